@@ -1,0 +1,20 @@
+/** `config`, `config --check`, `config --show-origin`. */
+import { stringify } from 'yaml';
+import { loadConfig } from './config.ts';
+import { configToDisplay, flattenWithOrigins } from './config-display.ts';
+import { type CliIo } from './cli.ts';
+
+export function configCommand(io: CliIo, configFile: string, options: { check?: boolean; showOrigin?: boolean }): number {
+  const { config, origins, rawKeys } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });
+  if (options.check) {
+    io.stdout(`${configFile}: OK (${config.services.length} service${config.services.length === 1 ? '' : 's'})\n`);
+    return 0;
+  }
+  const display = configToDisplay(config);
+  if (options.showOrigin) {
+    for (const { key, value, origin } of flattenWithOrigins(display, origins, rawKeys)) io.stdout(`${key} = ${JSON.stringify(value)}  (${origin})\n`);
+    return 0;
+  }
+  io.stdout(stringify(display));
+  return 0;
+}

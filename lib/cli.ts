@@ -1,0 +1,130 @@
+/** The control CLI: parse with commander, act through lib/, map errors to exit codes. Heavy modules load lazily. */
+import { Command, CommanderError } from 'commander';
+import { sendControlRequest } from './control-client.ts';
+import { type ControlCommand } from './control-protocol.ts';
+import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
+import { readStateDirLenient, resolveConfigPath, socketPath } from './paths.ts';
+import { formatStatusTable, readStatus } from './status.ts';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+const defaultIo: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+  cwd: process.cwd(),
+};
+
+/** Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 no supervisor running. */
+export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => { exitCode = code; });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof SupervisorError) {
+      io.stderr(`${error instanceof ConfigError ? '' : 'error: '}${error.message}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`error: ${errorMessage(error)}\n`);
+    return 1;
+  }
+}
+
+interface Context {
+  configFile: string;
+  stateDir: string;
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('restart-control')
+    .description('Control the restart-control supervisor: status, start/stop/restart services, schedules, logs.')
+    .option('--config <file>', 'config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const context = (command: Command): Context => {
+    const flag = (command.optsWithGlobals() as { config?: string }).config;
+    const configFile = resolveConfigPath(flag, io.env, io.cwd);
+    return { configFile, stateDir: readStateDirLenient(configFile, io.env) };
+  };
+  const sub = (name: string, description: string) =>
+    program.command(name).description(description).option('--config <file>', 'config file').exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  sub('status', 'show services, their state, pid, uptime, restarts and last exit')
+    .argument('[service...]', 'only these services')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], options: { json?: boolean }, command: Command) => {
+      const { stateDir, configFile } = context(command);
+      const report = readStatus(stateDir, names);
+      const unknown = names.filter((name) => report.services.every((service) => service.name !== name));
+      if (unknown.length > 0) {
+        throw new SupervisorError('status.unknown-service', `unknown service ${unknown.map((n) => `"${n}"`).join(', ')}`, 2);
+      }
+      const { addScheduleStatus } = await import('./status-extra.ts');
+      await addScheduleStatus(report, { stateDir, configFile, env: io.env, json: Boolean(options.json) });
+      if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
+      else io.stdout(formatStatusTable(report) + (report.text_extra ? String(report.text_extra) : ''));
+      delete report.text_extra;
+      setExit(report.supervisor.running ? 0 : 3);
+    });
+
+  for (const [name, description] of [
+    ['start', 'start services (no name = all)'],
+    ['stop', 'stop services, whole process trees (no name = all)'],
+    ['restart', 'restart services gracefully (no name = all)'],
+    ['force-restart', 'restart now, ignoring and resetting the restart limit; without names, the full restart sequence'],
+  ] as const) {
+    const command = sub(name, description).argument('[service...]', 'services');
+    if (name === 'force-restart') command.option('--wait-idle', 'wait for the schedule\'s wait_idle check first');
+    command.action(async (names: string[], options: { waitIdle?: boolean }, cmd: Command) => {
+      setExit(await control(io, context(cmd), name, names, { waitIdle: Boolean(options.waitIdle) }));
+    });
+  }
+
+  sub('shutdown', 'stop every service and then the supervisor').action(async (_: unknown, cmd: Command) => {
+    setExit(await shutdown(io, context(cmd)));
+  });
+
+  sub('config', 'print the effective config')
+    .option('--check', 'only validate: exit 0 when valid, 2 when not')
+    .option('--show-origin', 'print every effective value with where it came from')
+    .action(async (options: { check?: boolean; showOrigin?: boolean }, cmd: Command) => {
+      const { configCommand } = await import('./cli-config.ts');
+      setExit(configCommand(io, context(cmd).configFile, options));
+    });
+
+  return program;
+}
+
+async function control(io: CliIo, context: Context, command: ControlCommand, services: string[], options: Record<string, unknown>): Promise<number> {
+  const response = await sendControlRequest(socketPath(context.stateDir), { command, services, options });
+  for (const message of response.messages ?? []) io.stdout(`${message}\n`);
+  if (!response.ok) {
+    io.stderr(`error: ${response.error ?? 'request failed'}\n`);
+    return response.exitCode ?? 1;
+  }
+  return 0;
+}
+
+async function shutdown(io: CliIo, context: Context): Promise<number> {
+  const { runningSupervisorPid } = await import('./lock.ts');
+  const { statePaths } = await import('./paths.ts');
+  const paths = statePaths(context.stateDir);
+  const pid = runningSupervisorPid(paths.supervisorPid);
+  const code = await control(io, context, 'shutdown', [], {});
+  if (code !== 0 || pid === null) return code;
+  const { isAlive } = await import('./proc.ts');
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+  io.stdout('supervisor stopped\n');
+  return 0;
+}

@@ -1,0 +1,101 @@
+/** The effective config as users write it (snake_case, durations as strings), secrets redacted, and where each value came from. */
+import { type Origins } from './config-env.ts';
+import { redactNotifyConfig } from './redact.ts';
+import { type Config, type ServiceConfig, type WaitIdleConfig } from './types.ts';
+
+/** 5000 → "5s", 1500 → "1500ms", 5400000 → "1h30m". */
+export function msToDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms % 1000 !== 0) return `${ms}ms`;
+  let seconds = ms / 1000;
+  let text = '';
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (seconds >= size) {
+      text += `${Math.floor(seconds / size)}${unit}`;
+      seconds %= size;
+    }
+  }
+  return text;
+}
+
+function waitIdle(value: WaitIdleConfig | null): unknown {
+  return value && { command: value.command, poll: msToDuration(value.pollMs), max_wait: msToDuration(value.maxWaitMs) };
+}
+
+function service(s: ServiceConfig): Record<string, unknown> {
+  return {
+    name: s.name, command: s.command, cwd: s.cwd, env: s.env, restart: s.restart,
+    restart_sec: msToDuration(s.restartSecMs), restart_max: s.restartMax, restart_window: msToDuration(s.restartWindowMs),
+    restart_cooldown: s.restartCooldownMs === null ? null : msToDuration(s.restartCooldownMs),
+    restart_backoff: s.restartBackoff, restart_sec_max: msToDuration(s.restartSecMaxMs), min_uptime: msToDuration(s.minUptimeMs),
+    stop_signal: s.stopSignal, stop_timeout: msToDuration(s.stopTimeoutMs), autostart: s.autostart, log_timestamps: s.logTimestamps,
+    watch: s.watch, watch_ignore: s.watchIgnore, watch_debounce: msToDuration(s.watchDebounceMs), wait_idle: waitIdle(s.waitIdle),
+  };
+}
+
+export function configToDisplay(config: Config): Record<string, unknown> {
+  const schedule = config.schedule;
+  return {
+    config_file: config.file,
+    state_dir: config.stateDir,
+    services: config.services.map(service),
+    schedule: schedule && {
+      enabled: schedule.enabled,
+      ...(schedule.mode === 'cron' ? { cron: schedule.cron } : { interval: msToDuration(schedule.intervalMs) }),
+      timezone: schedule.timezone,
+      services: schedule.services,
+      wait_idle: waitIdle(schedule.waitIdle),
+    },
+    hooks: { pre_restart: config.hooks.preRestart, post_stop: config.hooks.postStop, pre_start: config.hooks.preStart, timeout: msToDuration(config.hooks.timeoutMs) },
+    gpu: { cleanup: config.gpu.cleanup, reset_command: config.gpu.resetCommand, max_used_mb: config.gpu.maxUsedMb },
+    logs: {
+      dir: config.logs.dir, max_size: config.logs.maxSizeBytes, keep: config.logs.keep, compress: config.logs.compress,
+      rotate_on_restart: config.logs.rotateOnRestart, restart_log: config.logs.restartLog,
+    },
+    notify: redactNotifyConfig(config.notify),
+    auto_reload: config.autoReload,
+    reload_debounce: msToDuration(config.reloadDebounceMs),
+  };
+}
+
+/** Leaf values with their origin: a flag or env (recorded in `origins`), the config file (the key is in it), or the default. */
+export function flattenWithOrigins(display: Record<string, unknown>, origins: Origins, rawKeys: Set<string>): { key: string; value: unknown; origin: string }[] {
+  const rows: { key: string; value: unknown; origin: string }[] = [];
+  const originOf = (key: string): string => {
+    for (let k: string | null = key; k; k = parentKey(k)) {
+      const origin = origins.get(k);
+      if (origin) return origin;
+      if (rawKeys.has(k)) return 'config file';
+    }
+    return 'default';
+  };
+  const walk = (value: unknown, key: string) => {
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {
+      for (const [child, childValue] of Object.entries(value)) walk(childValue, key ? `${key}.${child}` : child);
+    } else if (Array.isArray(value) && value.some((item) => item !== null && typeof item === 'object')) {
+      value.forEach((item, index) => walk(item, `${key}[${index}]`));
+    } else {
+      rows.push({ key, value, origin: key === 'config_file' ? origins.get('config') ?? 'default' : originOf(key) });
+    }
+  };
+  walk(display, '');
+  return rows;
+}
+
+function parentKey(key: string): string | null {
+  const match = key.match(/^(.*)(\.[^.[\]]+|\[\d+\])$/);
+  return match ? match[1]! : null;
+}
+
+/** Flattened key paths present in the file (`services[0].restart_sec`), to tell "config file" from "default". */
+export function collectRawKeys(input: unknown, prefix = '', keys = new Set<string>()): Set<string> {
+  if (Array.isArray(input)) input.forEach((item, index) => { keys.add(`${prefix}[${index}]`); collectRawKeys(item, `${prefix}[${index}]`, keys); });
+  else if (input !== null && typeof input === 'object') {
+    for (const [key, value] of Object.entries(input)) {
+      const path = prefix ? `${prefix}.${key}` : key;
+      keys.add(path);
+      collectRawKeys(value, path, keys);
+    }
+  }
+  return keys;
+}

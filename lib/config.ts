@@ -1,0 +1,104 @@
+/** Load the YAML config: parse, validate (file:line: key: problem), apply env overrides, normalise. */
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
+import { configSchema, type RawConfig } from './config-schema.ts';
+import { ConfigError } from './errors.ts';
+import { applyEnvOverrides, type Origins } from './config-env.ts';
+import { normaliseConfig } from './config-normalise.ts';
+import { type Config } from './types.ts';
+import { resolveConfigPath } from './paths.ts';
+import { collectRawKeys } from './config-display.ts';
+
+export { resolveConfigPath };
+
+export interface LoadedConfig {
+  config: Config;
+  origins: Origins;
+  /** Flattened keys present in the file, for `config --show-origin`. */
+  rawKeys: Set<string>;
+}
+
+export interface LoadOptions {
+  /** The --config flag, if given. */
+  flag?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Throws ConfigError with one line per problem. */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const file = resolveConfigPath(options.flag, env, options.cwd);
+  if (!existsSync(file)) throw new ConfigError([`${file}: config file not found (use --config FILE or RESTART_CONTROL_CONFIG)`]);
+  return parseConfigText(readFileSync(file, 'utf8'), file, env, options.flag ? 'flag --config' : env.RESTART_CONTROL_CONFIG ? 'env RESTART_CONTROL_CONFIG' : 'default');
+}
+
+export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv = process.env, fileOrigin = 'flag --config'): LoadedConfig {
+  const name = basename(file);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((error) => {
+      const line = lineCounter.linePos(error.pos[0]).line;
+      return `${name}:${line}: YAML error: ${error.message.split('\n')[0]}`;
+    }));
+  }
+  const input: unknown = doc.toJS() ?? {};
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, input, doc, lineCounter, name)));
+  }
+  const raw: RawConfig = parsed.data;
+  const origins: Origins = new Map([['config', fileOrigin]]);
+  const withEnv = applyEnvOverrides(raw, env, origins, name);
+  const config = normaliseConfig(withEnv, { file, env, origins, lineOf: (path) => lineOf(doc, lineCounter, path) });
+  return { config, origins, rawKeys: collectRawKeys(input) };
+}
+
+type Issue = { path: PropertyKey[]; message: string; code: string; keys?: string[] };
+
+function describeIssue(issue: Issue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return issue.keys.map((key) => `${name}:${lineOf(doc, lineCounter, [...path, key])}: ${formatPath([...path, key])}: unknown key`);
+  }
+  const missing = valueAt(input, path) === undefined;
+  const message = missing ? 'required key is missing' : issue.message.replace(/^Invalid input: /, '');
+  return [`${name}:${lineOf(doc, lineCounter, path)}: ${formatPath(path) || '(top level)'}: ${message}`];
+}
+
+/** `services[1].restart_sec` */
+export function formatPath(path: (string | number)[]): string {
+  return path.map((part, index) => (typeof part === 'number' ? `[${part}]` : index === 0 ? part : `.${part}`)).join('');
+}
+
+/** Line of the key (or the closest existing parent) at `path`; 1 when nothing matches. */
+export function lineOf(doc: Document, lineCounter: LineCounter, path: (string | number)[]): number {
+  for (let length = path.length; length > 0; length--) {
+    const parent = length > 1 ? doc.getIn(path.slice(0, length - 1), true) : doc.contents;
+    const key = path[length - 1];
+    if (isMap(parent)) {
+      const pair = parent.items.find((item) => (item.key as { value?: unknown } | null)?.value === key);
+      const range = (pair?.key as { range?: [number, number, number] } | null)?.range;
+      if (range) return lineCounter.linePos(range[0]).line;
+    }
+    const node = doc.getIn(path.slice(0, length), true) as { range?: [number, number, number] } | undefined;
+    if (node?.range) return lineCounter.linePos(node.range[0]).line;
+  }
+  return 1;
+}
+
+
+export function configFolder(file: string): string {
+  return dirname(resolve(file));
+}
+
+function valueAt(input: unknown, path: (string | number)[]): unknown {
+  let value = input;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string | number, unknown>)[part];
+  }
+  return value;
+}

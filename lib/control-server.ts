@@ -1,0 +1,62 @@
+/** The supervisor's side of the control socket. */
+import { chmodSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { errorMessage, SupervisorError } from './errors.ts';
+import { CONTROL_COMMANDS, type ControlRequest, type ControlResponse } from './control-protocol.ts';
+
+export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
+
+/** Requests larger than this are refused: the protocol carries names and flags only. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+export async function startControlServer(path: string, handle: ControlHandler): Promise<Server> {
+  rmSync(path, { force: true });
+  const server = createServer((socket) => serve(socket, handle));
+  const previousUmask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+  } finally {
+    process.umask(previousUmask);
+  }
+  chmodSync(path, 0o600);
+  return server;
+}
+
+function serve(socket: Socket, handle: ControlHandler): void {
+  let buffer = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    buffer += chunk;
+    if (buffer.length > MAX_REQUEST_BYTES) return reply(socket, { ok: false, error: 'request too large', exitCode: 2 });
+    const newline = buffer.indexOf('\n');
+    if (newline < 0) return;
+    const line = buffer.slice(0, newline);
+    socket.removeAllListeners('data');
+    void answer(line, handle).then((response) => reply(socket, response));
+  });
+}
+
+async function answer(line: string, handle: ControlHandler): Promise<ControlResponse> {
+  let request: ControlRequest;
+  try {
+    request = JSON.parse(line) as ControlRequest;
+  } catch {
+    return { ok: false, error: 'malformed request', exitCode: 2 };
+  }
+  if (!CONTROL_COMMANDS.includes(request.command)) return { ok: false, error: `unknown command '${String(request.command)}'`, exitCode: 2 };
+  try {
+    return await handle(request);
+  } catch (error) {
+    const exitCode = error instanceof SupervisorError ? error.exitCode : 1;
+    return { ok: false, error: errorMessage(error), exitCode };
+  }
+}
+
+function reply(socket: Socket, response: ControlResponse): void {
+  if (socket.destroyed) return;
+  socket.end(`${JSON.stringify(response)}\n`);
+}

@@ -1,0 +1,52 @@
+/** Durations and sizes as users write them in the config, the CLI and the environment. */
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+export const DURATION_EXPECTATION = 'expected a duration such as 5, "500ms" or "2m"';
+export const SIZE_EXPECTATION = 'expected a size such as 1048576, "10KB", "10MB" or "1GB"';
+
+/** A number is seconds; a string is a number followed by ms|s|m|h|d (several parts allowed: "1h30m"). Returns ms, or undefined when unparseable. */
+export function parseDurationMs(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim().toLowerCase();
+  if (text === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const parts = text.match(/^(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*)+$/);
+  if (!parts) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)) total += Number(amount) * DURATION_UNITS_MS[unit!]!;
+  return Math.round(total);
+}
+
+/** Bytes, or "10KB"/"10MB"/"1GB" (1024-based). Returns bytes, or undefined when unparseable. */
+export function parseSizeBytes(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const match = value.trim().toLowerCase().match(/^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/);
+  if (!match) return undefined;
+  return Math.round(Number(match[1]) * SIZE_UNITS[match[2] ?? 'b']!);
+}
+
+/** "5h 12m", "3m 4s", "12s": for humans, coarse on purpose. */
+export function formatDuration(ms: number): string {
+  const totalSeconds = Math.max(0, Math.round(ms / 1000));
+  const days = Math.floor(totalSeconds / 86400);
+  const hours = Math.floor((totalSeconds % 86400) / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m ${seconds}s`;
+  return `${seconds}s`;
+}
+
+/** "8.2GB", "512MB": for humans. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
+  return `${unit === 0 ? value : value.toFixed(1).replace(/\.0$/, '')}${units[unit]}`;
+}

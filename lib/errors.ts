@@ -1,0 +1,27 @@
+/** User-causable errors: one line, a stable code, an exit code. Anything else is a bug and may show a stack. */
+export class SupervisorError extends Error {
+  constructor(readonly code: string, message: string, readonly exitCode = 1, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SupervisorError';
+  }
+}
+
+/** A bad config file, environment variable or flag value: exit 2. `problems` holds one line each. */
+export class ConfigError extends SupervisorError {
+  constructor(readonly problems: string[]) {
+    super('config.invalid', problems.join('\n'), 2);
+    this.name = 'ConfigError';
+  }
+}
+
+/** The control channel: no supervisor, unknown service, refused request. */
+export class ControlError extends SupervisorError {
+  constructor(code: string, message: string, exitCode = 1) {
+    super(code, message, exitCode);
+    this.name = 'ControlError';
+  }
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,80 @@
+/**
+ * Where things live. Kept free of yaml/zod so `status` starts fast and works while the
+ * config file on disk is invalid (state_dir is read leniently, line by line).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+export const DEFAULT_CONFIG_FILE = 'restart-control.yaml';
+export const DEFAULT_STATE_DIR = '.restart-control';
+/** sun_path is 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH = 107;
+
+export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  return resolve(cwd, flag ?? env.RESTART_CONTROL_CONFIG ?? DEFAULT_CONFIG_FILE);
+}
+
+/** state_dir from env, else the file's top-level `state_dir:` line (even if the rest is broken), else the default. */
+export function readStateDirLenient(configFile: string, env: NodeJS.ProcessEnv = process.env): string {
+  const folder = dirname(configFile);
+  if (env.RESTART_CONTROL_STATE_DIR) return resolve(folder, env.RESTART_CONTROL_STATE_DIR);
+  let text = '';
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch {
+    return resolve(folder, DEFAULT_STATE_DIR);
+  }
+  const match = text.match(/^state_dir:[ \t]*(?:"([^"]*)"|'([^']*)'|([^#\r\n]*?))[ \t]*(?:#.*)?$/m);
+  const value = match ? (match[1] ?? match[2] ?? match[3] ?? '').trim() : '';
+  return resolve(folder, value || DEFAULT_STATE_DIR);
+}
+
+export function resolveStateDir(folder: string, value: string): string {
+  return isAbsolute(value) ? value : resolve(folder, value);
+}
+
+export interface StatePaths {
+  dir: string;
+  lockTarget: string;
+  supervisorPid: string;
+  state: string;
+  events: string;
+  pidsDir: string;
+  socket: string;
+  schedule: string;
+  supervisorLog: string;
+  logsDir: string;
+}
+
+export function statePaths(stateDir: string, logsDir = join(stateDir, 'logs')): StatePaths {
+  return {
+    dir: stateDir,
+    lockTarget: join(stateDir, 'supervisor'),
+    supervisorPid: join(stateDir, 'supervisor.pid'),
+    state: join(stateDir, 'state.json'),
+    events: join(stateDir, 'events.jsonl'),
+    pidsDir: join(stateDir, 'pids'),
+    socket: socketPath(stateDir),
+    schedule: join(stateDir, 'schedule.json'),
+    supervisorLog: join(stateDir, 'supervisor.log'),
+    logsDir,
+  };
+}
+
+/** `<state_dir>/control.sock`, or a hashed name in the temp dir when that path is too long for a unix socket. */
+export function socketPath(stateDir: string): string {
+  const preferred = join(stateDir, 'control.sock');
+  if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
+  return join(tmpdir(), `restart-control-${stateDirHash(stateDir)}.sock`);
+}
+
+/** 16 hex chars identifying a state dir: part of every service's marker env var. */
+export function stateDirHash(stateDir: string): string {
+  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
+}
+
+export function serviceMarker(stateDir: string, service: string): string {
+  return `${stateDirHash(stateDir)}/${service}`;
+}

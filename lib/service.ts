@@ -1,0 +1,235 @@
+/** Drives one service's child process through the lifecycle; decisions come from policy.ts. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { type Readable } from 'node:stream';
+import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
+import { procStartTime } from './proc.ts';
+import { assertTransition } from './state.ts';
+import { MARKER_ENV, findTree, stopTree } from './tree.ts';
+import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from './types.ts';
+
+export interface ServiceDeps {
+  /** Value of MARKER_ENV for this service: every descendant inherits it. */
+  marker: string;
+  baseEnv: NodeJS.ProcessEnv;
+  emit: (event: Omit<EventRecord, 'time'>) => void;
+  /** Called after every state or pid change, to persist state.json. */
+  changed: () => void;
+  attachOutput: (service: string, stdout: Readable, stderr: Readable, timestamps: boolean) => void;
+  now?: () => number;
+}
+
+/** How a start was asked for: only automatic restarts keep the restart count. */
+export type StartKind = 'user' | 'supervisor' | 'auto' | 'cooldown';
+
+export class Service {
+  private currentState: ServiceState = 'stopped';
+  private child: ChildProcess | null = null;
+  private childExited: Promise<ProcessExit> | null = null;
+  private pidStart: number | null = null;
+  /** The last child's pid: after it died, still the process-group id of what it left behind. */
+  private lastPid = 0;
+  private startedAt: number | null = null;
+  private restarts = 0;
+  private history: RestartHistory = EMPTY_HISTORY;
+  private lastExit: LastExit | null = null;
+  private reason: string | null = null;
+  /** Set when a stop was asked for; cleared on entering a terminal state. */
+  private manualStop: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  pendingRestart: string | null = null;
+
+  constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
+
+  get name(): string { return this.config.name; }
+  get state(): ServiceState { return this.currentState; }
+  get pid(): number | null { return this.child?.pid ?? null; }
+  private now(): number { return (this.deps.now ?? Date.now)(); }
+
+  /** Serialises user operations on this service: they never interleave. */
+  enqueue<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(operation, operation);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  snapshot(): ServiceSnapshot {
+    return {
+      name: this.name,
+      state: visibleState(this.currentState),
+      pid: this.pid,
+      pid_start: this.pidStart,
+      started_at: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
+      restarts: this.restarts,
+      last_exit: this.lastExit,
+      reason: this.reason,
+      pending_restart: this.pendingRestart,
+    };
+  }
+
+  /** The one writer of the state. Clears the state's timer. */
+  private setState(next: ServiceState, reason: string | null): void {
+    assertTransition(this.name, this.currentState, next);
+    this.clearTimer();
+    this.currentState = next;
+    this.reason = reason;
+    if (next === 'stopped' || next === 'exited' || next === 'failed') this.manualStop = null;
+    this.deps.changed();
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  isActive(): boolean {
+    return this.currentState === 'starting' || this.currentState === 'running';
+  }
+
+  /** Starts unless running; resolves once the process is running (or failed to spawn). */
+  async start(kind: StartKind): Promise<void> {
+    if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing') return;
+    if (kind === 'user' || kind === 'supervisor') {
+      this.restarts = 0;
+      this.history = EMPTY_HISTORY;
+    } else if (kind === 'cooldown') {
+      this.history = EMPTY_HISTORY;
+    }
+    await this.spawnChild(kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`);
+  }
+
+  private spawnChild(reason: string): Promise<void> {
+    this.setState('starting', reason);
+    const { command, cwd, env } = this.config;
+    const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
+    const child = spawn(file, args, {
+      cwd,
+      env: { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    this.lastPid = child.pid ?? 0;
+    this.deps.attachOutput(this.name, child.stdout!, child.stderr!, this.config.logTimestamps);
+    this.childExited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    return new Promise((resolve) => {
+      child.once('spawn', () => {
+        // RUNNING: the process exists
+        this.startedAt = this.now();
+        this.pidStart = procStartTime(child.pid!);
+        this.setState('running', reason);
+        this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
+        child.once('exit', (code, signal) => this.onExit({ code, signal }));
+        resolve();
+      });
+      child.once('error', (error) => {
+        if (this.currentState !== 'starting') return;
+        // STARTING -> FAILED: the spawn itself failed (missing executable or cwd)
+        this.child = null;
+        const message = `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+        this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
+        this.setState('failed', message);
+        this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
+        resolve();
+      });
+    });
+  }
+
+  private async onExit(exit: ProcessExit): Promise<void> {
+    const now = this.now();
+    this.lastExit = { code: exit.code, signal: exit.signal, time: new Date(now).toISOString() };
+    const uptimeMs = this.startedAt === null ? 0 : now - this.startedAt;
+    this.child = null;
+    this.pidStart = null;
+    if (this.manualStop !== null) return; // stop() owns this exit
+    const decision = decideRestart({ exit, policy: this.config, history: this.history, uptimeMs, manualStop: null, now });
+    this.history = decision.history;
+    const willRestart = decision.action === 'restart';
+    const reason = describeExit(exit);
+    if (classifyExit(exit) === 'success') {
+      this.deps.emit({ event: 'exited', service: this.name, exit_code: 0, restart_policy: this.config.restart, will_restart: willRestart, reason });
+    } else {
+      this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason });
+    }
+    await this.killLeftovers();
+    if (this.currentState !== 'running') return; // a stop arrived while leftovers were killed
+    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
+    if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
+    // RUNNING -> EXITED | FAILED: the policy does not restart this end
+    this.setState(decision.finalState === 'exited' ? 'exited' : 'failed', decision.reason);
+  }
+
+  /** Descendants that outlived the main process: never two copies of a service. */
+  private async killLeftovers(): Promise<void> {
+    if (findTree({ pid: this.lastPid, startTime: -1 }, this.deps.marker).length === 0) return;
+    await stopTree({ pid: this.lastPid, startTime: -1, marker: this.deps.marker, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+  }
+
+  private enterBackoff(delayMs: number, attempt: number, reason: string): void {
+    // RUNNING -> BACKOFF: wait restart_sec, then start again
+    this.deps.emit({
+      event: 'restarting', service: this.name, restart_attempt: attempt,
+      max_restarts: this.config.restartMax, delay_s: delayMs / 1000, reason,
+    });
+    this.setState('backoff', `${reason}, restarting in ${delayMs / 1000}s`);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.currentState !== 'backoff') return;
+      this.restarts++;
+      void this.spawnChild('automatic restart');
+    }, delayMs);
+  }
+
+  private enterGaveUp(reason: string): void {
+    // RUNNING -> FAILED: the restart limit is reached; one gave_up event
+    this.setState('failed', reason);
+    this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts });
+    const cooldownMs = this.config.restartCooldownMs;
+    if (cooldownMs === null) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.currentState !== 'failed') return;
+      this.deps.emit({ event: 'cooldown_retry', service: this.name, reason: `cool-down of ${cooldownMs / 1000}s passed` });
+      void this.start('cooldown');
+    }, cooldownMs);
+  }
+
+  /** Stops the whole tree (stop_signal, grace, SIGKILL, verify); resolves when nothing of it remains. */
+  async stop(reason: string): Promise<void> {
+    const state = this.currentState;
+    if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.timer)) {
+      // BACKOFF -> STOPPED: nothing runs, cancel the pending start
+      this.setState('stopped', reason);
+      this.deps.emit({ event: 'stopped', service: this.name, reason });
+      return;
+    }
+    if (state !== 'running' && state !== 'starting') return;
+    const child = this.child;
+    this.manualStop = reason;
+    // RUNNING -> STOPPING: stop_signal to the whole tree
+    this.setState('stopping', reason);
+    const result = await stopTree({
+      pid: child?.pid ?? this.lastPid,
+      startTime: child ? this.pidStart : -1,
+      marker: this.deps.marker,
+      signal: this.config.stopSignal,
+      timeoutMs: this.config.stopTimeoutMs,
+      onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),
+    });
+    if (child && this.childExited) await this.childExited;
+    this.child = null;
+    this.pidStart = null;
+    // STOPPING|KILLING -> STOPPED: verified gone
+    this.setState('stopped', reason);
+    this.deps.emit({ event: 'stopped', service: this.name, reason, forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: result.survivors.length });
+  }
+
+  /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */
+  updateConfig(config: ServiceConfig): void {
+    this.config = config;
+  }
+
+  dispose(): void {
+    this.clearTimer();
+  }
+}

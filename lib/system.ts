@@ -1,0 +1,63 @@
+/** A snapshot of memory, disk and GPU use for the restart log: `memory 8.2GB/16GB, storage 45GB/100GB (45% used), …`. */
+import { statfs } from 'node:fs/promises';
+import { formatBytes } from './duration.ts';
+import { type GpuInfo, queryGpus } from './gpu.ts';
+
+/** All sizes in bytes; a part that could not be read is zeros (or no GPUs). */
+export interface SystemSnapshot {
+  memory: { used: number; total: number };
+  disk: { path: string; used: number; total: number };
+  gpus: GpuInfo[];
+}
+
+export interface SystemSnapshotOptions {
+  /** false = do not ask nvidia-smi (GPU cleanup off). @default true */
+  nvidiaSmi?: boolean;
+  /** @default 5000 */
+  gpuTimeoutMs?: number;
+}
+
+/** Never throws. */
+export async function systemSnapshot(diskPath: string, options: SystemSnapshotOptions = {}): Promise<SystemSnapshot> {
+  const [memory, disk, gpus] = await Promise.all([
+    readMemory(),
+    readDisk(diskPath),
+    options.nvidiaSmi === false ? [] : queryGpus(options.gpuTimeoutMs).catch(() => []),
+  ]);
+  return { memory, disk, gpus };
+}
+
+async function readMemory(): Promise<SystemSnapshot['memory']> {
+  try {
+    const { mem } = await import('systeminformation');
+    const data = await mem();
+    // `available` counts reclaimable cache as free, unlike `used`, which is what "memory in use" means to people.
+    return { used: Math.max(0, data.total - data.available), total: data.total };
+  } catch {
+    return { used: 0, total: 0 };
+  }
+}
+
+async function readDisk(path: string): Promise<SystemSnapshot['disk']> {
+  try {
+    const stats = await statfs(path);
+    return { path, used: (stats.blocks - stats.bfree) * stats.bsize, total: stats.blocks * stats.bsize };
+  } catch {
+    return { path, used: 0, total: 0 };
+  }
+}
+
+function usage(used: number, total: number): string {
+  return `${formatBytes(used)}/${formatBytes(total)}`;
+}
+
+export function formatSystemLine(s: SystemSnapshot): string {
+  const parts = [
+    s.memory.total > 0 ? `memory ${usage(s.memory.used, s.memory.total)}` : 'memory unknown',
+    s.disk.total > 0
+      ? `storage ${usage(s.disk.used, s.disk.total)} (${Math.round((s.disk.used / s.disk.total) * 100)}% used)`
+      : 'storage unknown',
+    ...s.gpus.map((gpu, index) => `gpu${index} ${gpu.name} ${usage(gpu.memory_used, gpu.memory_total)}`),
+  ];
+  return parts.join(', ');
+}

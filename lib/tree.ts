@@ -1,0 +1,282 @@
+/**
+ * Stopping a service's whole process tree: the root, its descendants, its process group and session, and every
+ * process carrying the service's marker environment variable (which finds setsid'd and re-parented escapees).
+ */
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as delay } from 'node:timers/promises';
+import { hasProc, isExited, listProcesses, procStartTime, readEnvVar, readProcStat, type ProcStat } from './proc.ts';
+
+/** Set by the supervisor to a value unique per state dir and service, e.g. `<16-hex hash of state dir>/<service>`. */
+export const MARKER_ENV = 'RESTART_CONTROL_SERVICE';
+
+const DEFAULT_POLL_MS = 15;
+const DEFAULT_KILL_WAIT_MS = 2000;
+
+export interface TreeRoot {
+  pid: number;
+  /** /proc/PID/stat field 22; null/undefined = trust the pid as is. */
+  startTime?: number | null;
+}
+
+export interface StopTreeOptions extends TreeRoot {
+  marker?: string;
+  signal: NodeJS.Signals;
+  timeoutMs: number;
+  /** @default 15 */
+  pollMs?: number;
+  /** How long to wait for members to vanish after SIGKILL. @default 2000 */
+  killWaitMs?: number;
+  /** Called once, just before SIGKILL is sent. */
+  onEscalate?: () => void;
+  /** Walk /proc (default: when it exists); false forces the tree-kill fallback. */
+  useProc?: boolean;
+}
+
+export interface StopTreeResult {
+  /** SIGKILL was needed. */
+  forced: boolean;
+  /** Members still alive after SIGKILL and killWaitMs: should be []. */
+  survivors: number[];
+  durationMs: number;
+  /** How many distinct processes received the stop signal. */
+  signalled: number;
+}
+
+export interface MarkedProcess {
+  pid: number;
+  startTime: number;
+  marker: string;
+}
+
+type RootStatus = 'ours' | 'gone' | 'reused';
+
+function processKey(stat: ProcStat): string {
+  return `${stat.pid}:${stat.startTime}`;
+}
+
+/** Never ours to signal: the caller itself and init. */
+function isCandidate(stat: ProcStat): boolean {
+  return !isExited(stat) && stat.pid !== process.pid && stat.pid !== 1;
+}
+
+function rootStatus(root: TreeRoot, all: ProcStat[]): RootStatus {
+  const stat = all.find((candidate) => candidate.pid === root.pid);
+  if (!stat) return 'gone';
+  return root.startTime === undefined || root.startTime === null || stat.startTime === root.startTime ? 'ours' : 'reused';
+}
+
+/** Adds every descendant (by ppid) of the current members. */
+function addDescendants(members: Map<number, ProcStat>, live: ProcStat[]): void {
+  const children = new Map<number, ProcStat[]>();
+  for (const stat of live) {
+    const siblings = children.get(stat.ppid);
+    if (siblings) siblings.push(stat);
+    else children.set(stat.ppid, [stat]);
+  }
+  const queue = [...members.values()];
+  for (let next = queue.pop(); next; next = queue.pop()) {
+    for (const child of children.get(next.pid) ?? []) {
+      if (members.has(child.pid)) continue;
+      members.set(child.pid, child);
+      queue.push(child);
+    }
+  }
+}
+
+/** What one stop has learnt, by pid + start time: members stay members after re-parenting, and environ is read once. */
+interface TreeMemory {
+  members: Set<string>;
+  unmarked: Set<string>;
+}
+
+function newMemory(): TreeMemory {
+  return { members: new Set(), unmarked: new Set() };
+}
+
+function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
+  const key = processKey(stat);
+  if (memory.unmarked.has(key)) return false;
+  if (readEnvVar(stat.pid, MARKER_ENV) === marker) return true;
+  memory.unmarked.add(key);
+  return false;
+}
+
+/** One /proc walk. A fresh memory per call keeps nothing stale across calls. */
+function walkTree(root: TreeRoot | null, marker: string | undefined, memory = newMemory()): { members: ProcStat[]; status: RootStatus } {
+  const all = listProcesses();
+  const live = all.filter(isCandidate);
+  const status: RootStatus = root ? rootStatus(root, all) : 'gone';
+  const members = new Map<number, ProcStat>();
+  for (const stat of live) if (memory.members.has(processKey(stat))) members.set(stat.pid, stat);
+  // A reused root pid belongs to a stranger, and so do its group, session and children. A gone root's group and
+  // session are still ours: the kernel does not reuse a pid while it names a live group or session.
+  if (root) {
+    for (const stat of live) {
+      if (stat.pid === root.pid || stat.pgid === root.pid || stat.sid === root.pid) members.set(stat.pid, stat);
+    }
+  }
+  addDescendants(members, live);
+  if (marker) {
+    for (const stat of live) if (!members.has(stat.pid) && isMarked(stat, marker, memory)) members.set(stat.pid, stat);
+    addDescendants(members, live);
+  }
+  for (const stat of members.values()) memory.members.add(processKey(stat));
+  return { members: [...members.values()], status };
+}
+
+/** Live pids of the tree; never includes the caller or pid 1. */
+export function findTree(root: TreeRoot | null, marker?: string): number[] {
+  return walkTree(root, marker).members.map((stat) => stat.pid);
+}
+
+/** Every live process whose marker starts with `prefix`: leftovers of a supervisor that was SIGKILLed. */
+export function findMarkedProcesses(prefix: string): MarkedProcess[] {
+  const found: MarkedProcess[] = [];
+  for (const stat of listProcesses()) {
+    if (!isCandidate(stat)) continue;
+    const marker = readEnvVar(stat.pid, MARKER_ENV);
+    if (marker !== null && marker.startsWith(prefix)) found.push({ pid: stat.pid, startTime: stat.startTime, marker });
+  }
+  return found;
+}
+
+export function findMarked(prefix: string): number[] {
+  return findMarkedProcesses(prefix).map((found) => found.pid);
+}
+
+/** false when the target is gone (ESRCH) or not ours to signal (EPERM). */
+function sendSignal(target: number, signal: NodeJS.Signals | number): boolean {
+  try {
+    process.kill(target, signal);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH' || code === 'EPERM') return false;
+    throw error;
+  }
+}
+
+/**
+ * Signals the group -rootPid (pass it only when that group is known to be ours), then each pid.
+ * Returns how many pids were signalled.
+ */
+export function signalTree(pids: number[], signal: NodeJS.Signals | number, rootPid?: number): number {
+  if (rootPid !== undefined && rootPid > 1) sendSignal(-rootPid, signal);
+  let signalled = 0;
+  for (const pid of pids) if (pid > 1 && pid !== process.pid && sendSignal(pid, signal)) signalled++;
+  return signalled;
+}
+
+/** Re-checks the start time right before signalling, to keep the pid-reuse window to microseconds. */
+function signalMember(member: ProcStat, signal: NodeJS.Signals): boolean {
+  const current = readProcStat(member.pid);
+  if (!current || isExited(current) || current.startTime !== member.startTime) return false;
+  return sendSignal(member.pid, signal);
+}
+
+/** Only a group known to be ours: some member is in it and the root pid was not reused. */
+function signalGroup(root: TreeRoot, status: RootStatus, members: ProcStat[], signal: NodeJS.Signals): boolean {
+  if (root.pid <= 1 || !members.some((member) => member.pgid === root.pid)) return false;
+  return sendSignal(-root.pid, signal);
+}
+
+/**
+ * Sends `signal` to the whole tree, re-walking it every pollMs so members forked meanwhile get it too; resolves as soon
+ * as none is alive (zombies count as gone). At timeoutMs: onEscalate(), SIGKILL to every member, wait up to killWaitMs.
+ */
+export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult> {
+  if (!(options.useProc ?? hasProc())) return stopTreeWithoutProc(options);
+  const started = performance.now();
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  // Pin the root's identity now, so a pid reused during the stop is never signalled.
+  const root: TreeRoot = { pid: options.pid, startTime: options.startTime ?? procStartTime(options.pid) };
+  const memory = newMemory();
+  const signalled = new Set<string>();
+  const result = (forced: boolean, survivors: number[]): StopTreeResult => ({ forced, survivors, durationMs: performance.now() - started, signalled: signalled.size });
+
+  const deadline = started + options.timeoutMs;
+  for (;;) {
+    const { members, status } = walkTree(root, options.marker, memory);
+    if (members.length === 0) return result(false, []);
+    const fresh = signalled.size === 0 ? members : [];
+    // The group signal first: one atomic kill that a member cannot outrun by forking.
+    const groupReached = signalled.size === 0 && signalGroup(root, status, members, options.signal);
+    for (const member of fresh) {
+      if ((groupReached && member.pgid === root.pid) || signalMember(member, options.signal)) signalled.add(processKey(member));
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    await delay(Math.min(pollMs, left));
+  }
+
+  options.onEscalate?.();
+  const killDeadline = performance.now() + (options.killWaitMs ?? DEFAULT_KILL_WAIT_MS);
+  for (;;) {
+    const { members, status } = walkTree(root, options.marker, memory);
+    if (members.length === 0) return result(true, []);
+    signalGroup(root, status, members, 'SIGKILL');
+    for (const member of members) signalMember(member, 'SIGKILL');
+    if (performance.now() >= killDeadline) return result(true, members.map((member) => member.pid));
+    await delay(pollMs);
+  }
+}
+
+function isOnPath(command: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** kill(0) probe of the root and its group; EPERM means it exists. */
+function rootOrGroupExists(pid: number): boolean {
+  for (const target of [pid, -pid]) {
+    try {
+      process.kill(target, 0);
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPERM') return true;
+    }
+  }
+  return false;
+}
+
+/** tree-kill walks children with ps (pgrep on macOS) and crashes the process where that command is missing. */
+async function treeKillIfPossible(pid: number, signal: NodeJS.Signals): Promise<void> {
+  if (!isOnPath(process.platform === 'darwin' ? 'pgrep' : 'ps')) return;
+  const { default: treeKill } = await import('tree-kill');
+  await new Promise<void>((resolve) => treeKill(pid, signal, () => resolve()));
+}
+
+async function waitUntilGone(pid: number, deadline: number, pollMs: number): Promise<boolean> {
+  for (;;) {
+    if (!rootOrGroupExists(pid)) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await delay(Math.min(pollMs, left));
+  }
+}
+
+/** Without /proc: weaker (re-parented and setsid'd members escape, zombies look alive), but portable. */
+async function stopTreeWithoutProc(options: StopTreeOptions): Promise<StopTreeResult> {
+  const started = performance.now();
+  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const result = (forced: boolean, gone: boolean, signalled: number): StopTreeResult => ({ forced, survivors: gone ? [] : [options.pid], durationMs: performance.now() - started, signalled });
+  if (options.pid <= 1 || !rootOrGroupExists(options.pid)) return result(false, true, 0);
+
+  await treeKillIfPossible(options.pid, options.signal);
+  signalTree([options.pid], options.signal, options.pid);
+  if (await waitUntilGone(options.pid, started + options.timeoutMs, pollMs)) return result(false, true, 1);
+
+  options.onEscalate?.();
+  await treeKillIfPossible(options.pid, 'SIGKILL');
+  signalTree([options.pid], 'SIGKILL', options.pid);
+  const gone = await waitUntilGone(options.pid, performance.now() + (options.killWaitMs ?? DEFAULT_KILL_WAIT_MS), pollMs);
+  return result(true, gone, 1);
+}

@@ -1,0 +1,161 @@
+/** Shared types: service states, the resolved config, events. */
+
+/** Where a service is. `killing` is internal (SIGKILL sent); users see it as `stopping`. */
+export const SERVICE_STATES = ['stopped', 'starting', 'running', 'stopping', 'killing', 'backoff', 'exited', 'failed'] as const;
+export type ServiceState = (typeof SERVICE_STATES)[number];
+export type VisibleState = Exclude<ServiceState, 'killing'>;
+export function visibleState(state: ServiceState): VisibleState {
+  return state === 'killing' ? 'stopping' : state;
+}
+
+export const RESTART_POLICIES = ['no', 'on-failure', 'on-abnormal', 'always'] as const;
+export type RestartPolicy = (typeof RESTART_POLICIES)[number];
+
+/** Why a process ended (systemd's ServiceResult), kept apart from where the service is. */
+export type ExitResult = 'success' | 'exit-code' | 'exit-signal-code' | 'signal';
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface WaitIdleConfig {
+  /** Runs like a hook; exit 0 = idle. */
+  command: string;
+  pollMs: number;
+  maxWaitMs: number;
+}
+
+export interface ServiceConfig {
+  name: string;
+  /** A string runs under /bin/sh -c; an array is argv. */
+  command: string | string[];
+  /** Absolute. */
+  cwd: string;
+  env: Record<string, string>;
+  restart: RestartPolicy;
+  restartSecMs: number;
+  /** 0 = unlimited. */
+  restartMax: number;
+  restartWindowMs: number;
+  /** null = give up forever. */
+  restartCooldownMs: number | null;
+  restartBackoff: 'fixed' | 'exponential';
+  restartSecMaxMs: number;
+  minUptimeMs: number;
+  stopSignal: NodeJS.Signals;
+  stopTimeoutMs: number;
+  autostart: boolean;
+  logTimestamps: boolean;
+  watch: string[];
+  watchIgnore: string[];
+  watchDebounceMs: number;
+  waitIdle: WaitIdleConfig | null;
+}
+
+export interface ScheduleConfig {
+  enabled: boolean;
+  mode: 'interval' | 'cron';
+  intervalMs: number;
+  cron: string | null;
+  timezone: string | null;
+  /** Empty = every service. */
+  services: string[];
+  waitIdle: WaitIdleConfig | null;
+}
+
+export interface HooksConfig {
+  preRestart: string[];
+  postStop: string[];
+  preStart: string[];
+  timeoutMs: number;
+}
+
+export interface GpuConfig {
+  cleanup: 'auto' | 'off';
+  resetCommand: string | null;
+  maxUsedMb: number;
+}
+
+export interface LogsConfig {
+  /** Absolute. */
+  dir: string;
+  /** 0 = never rotate. */
+  maxSizeBytes: number;
+  keep: number;
+  compress: boolean;
+  rotateOnRestart: boolean;
+  /** Absolute path of the human-readable restart log. */
+  restartLog: string;
+}
+
+export interface WebhookConfig {
+  url: string;
+  format: 'json' | 'slack' | 'discord';
+  /** null = every event but `started`. */
+  events: string[] | null;
+  /** null = all. */
+  services: string[] | null;
+  secret: string | null;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  retries: number;
+}
+
+export interface NotifyConfig {
+  webhooks: WebhookConfig[];
+  command: string | null;
+}
+
+export interface Config {
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute. */
+  stateDir: string;
+  services: ServiceConfig[];
+  /** null = no scheduled restarts. */
+  schedule: ScheduleConfig | null;
+  hooks: HooksConfig;
+  gpu: GpuConfig;
+  logs: LogsConfig;
+  notify: NotifyConfig;
+  autoReload: boolean;
+  reloadDebounceMs: number;
+}
+
+/** One line of events.jsonl. Extra fields depend on `event`. */
+export interface EventRecord {
+  time: string;
+  event: string;
+  service?: string;
+  reason?: string;
+  [field: string]: unknown;
+}
+
+export interface LastExit {
+  code: number | null;
+  signal: string | null;
+  time: string;
+}
+
+/** What state.json holds for one service. */
+export interface ServiceSnapshot {
+  name: string;
+  state: VisibleState;
+  pid: number | null;
+  /** Start time of `pid` in clock ticks since boot (/proc/PID/stat field 22), to tell PID reuse apart. */
+  pid_start: number | null;
+  started_at: string | null;
+  restarts: number;
+  last_exit: LastExit | null;
+  reason: string | null;
+  pending_restart?: string | null;
+}
+
+export interface StateFile {
+  supervisor: { pid: number; pid_start: number | null; started_at: string; config: string };
+  services: ServiceSnapshot[];
+  schedule?: { enabled: boolean; mode: string; expression: string; next_restart: string | null; last_restart: string | null } | null;
+  notify?: unknown;
+  updated_at: string;
+}

@@ -1,0 +1,6 @@
+#!/bin/sh
+//bin/true; D=$(dirname "$(readlink -f "$0")"); command -v "${NODE:-node}" >/dev/null || PATH="$PATH:/usr/local/bin"; B="$D/dist/$(basename "$0" .ts).mjs"; [ -f "$B" ] && [ -z "$(find "$D/lib" "$0" -newer "$B" -print -quit 2>/dev/null)" ] && exec "${NODE:-node}" "$B" "$@"; exec "${NODE:-node}" --import "$D/node_modules/tsx/dist/loader.mjs" "$0" "$@"
+// Line 2 is for /bin/sh (TypeScript sees a comment): run the prebuilt bundle when it is fresh, else through tsx.
+import { main } from './lib/cli.ts';
+
+process.exitCode = await main(process.argv.slice(2));
