@@ -103,6 +103,24 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(configCommand(io, context(cmd).configFile, options));
     });
 
+  sub('enable', 'turn scheduled restarts on (persisted in state_dir)').action(async (_: unknown, cmd: Command) => {
+    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    setExit(await setScheduleEnabled(io, context(cmd).stateDir, true));
+  });
+  sub('disable', 'turn scheduled restarts off (persisted; running services are not stopped)').action(async (_: unknown, cmd: Command) => {
+    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    setExit(await setScheduleEnabled(io, context(cmd).stateDir, false));
+  });
+  sub('next', 'print the next restart times, one ISO-8601 time per line')
+    .option('--count <n>', 'how many', '5')
+    .option('--cron <expr>', 'check this cron expression instead of the config\'s')
+    .option('--interval <duration>', 'check this interval instead of the config\'s')
+    .option('--timezone <zone>', 'time zone for --cron (default: the config\'s, else the machine\'s)')
+    .action(async (options: Record<string, string>, cmd: Command) => {
+      const { nextCommand } = await import('./cli-schedule.ts');
+      setExit(nextCommand(io, context(cmd).configFile, options));
+    });
+
   return program;
 }
 

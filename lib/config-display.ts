@@ -1,22 +1,8 @@
 /** The effective config as users write it (snake_case, durations as strings), secrets redacted, and where each value came from. */
 import { type Origins } from './config-env.ts';
+import { msToDuration } from './duration.ts';
 import { redactNotifyConfig } from './redact.ts';
 import { type Config, type ServiceConfig, type WaitIdleConfig } from './types.ts';
-
-/** 5000 → "5s", 1500 → "1500ms", 5400000 → "1h30m". */
-export function msToDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms % 1000 !== 0) return `${ms}ms`;
-  let seconds = ms / 1000;
-  let text = '';
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
-    if (seconds >= size) {
-      text += `${Math.floor(seconds / size)}${unit}`;
-      seconds %= size;
-    }
-  }
-  return text;
-}
 
 function waitIdle(value: WaitIdleConfig | null): unknown {
   return value && { command: value.command, poll: msToDuration(value.pollMs), max_wait: msToDuration(value.maxWaitMs) };

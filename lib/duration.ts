@@ -50,3 +50,18 @@ export function formatBytes(bytes: number): string {
   while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit++; }
   return `${unit === 0 ? value : value.toFixed(1).replace(/\.0$/, '')}${units[unit]}`;
 }
+
+/** 5000 → "5s", 1500 → "1500ms", 5400000 → "1h30m". */
+export function msToDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms % 1000 !== 0) return `${ms}ms`;
+  let seconds = ms / 1000;
+  let text = '';
+  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (seconds >= size) {
+      text += `${Math.floor(seconds / size)}${unit}`;
+      seconds %= size;
+    }
+  }
+  return text;
+}

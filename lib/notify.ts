@@ -26,6 +26,7 @@ export interface NotifierDeps {
   cwd: string;
   logTail: (service: string) => string[];
   record: (event: Omit<EventRecord, 'time'>) => void;
+  /** Accepted for symmetry with the other modules; delivery timing uses real timers (fetch timeouts cannot be faked). */
   now?: () => number;
   fetchImpl?: typeof fetch;
   /** First retry delay, doubled on each retry. @default 200 */

@@ -20,6 +20,8 @@ export class OutputRouter {
     stderr.pipe(file, { end: false });
   }
 
+  async rotateAll(): Promise<void> {}
+
   tail(_service: string): string[] {
     return [];
   }

@@ -87,7 +87,7 @@ export class Service {
   }
 
   /** Starts unless running; resolves once the process is running (or failed to spawn). */
-  async start(kind: StartKind): Promise<void> {
+  async start(kind: StartKind, why?: string): Promise<void> {
     if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing') return;
     if (kind === 'user' || kind === 'supervisor') {
       this.restarts = 0;
@@ -95,7 +95,7 @@ export class Service {
     } else if (kind === 'cooldown') {
       this.history = EMPTY_HISTORY;
     }
-    await this.spawnChild(kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`);
+    await this.spawnChild(why ?? (kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`));
   }
 
   private spawnChild(reason: string): Promise<void> {

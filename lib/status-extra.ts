@@ -1,5 +1,11 @@
-/** Sections that later features add to `status`: schedule, system resources. */
-import { type StatusReport } from './status.ts';
+/** What `status` adds for scheduled restarts and system resources. */
+import { accessSync, constants } from 'node:fs';
+import { formatBytes, formatDuration } from './duration.ts';
+import { statePaths } from './paths.ts';
+import { readScheduleState } from './schedule-state.ts';
+import { readStateFile, type StatusReport } from './status.ts';
+import { systemSnapshot } from './system.ts';
+import { formatEventLine } from './event-text.ts';
 
 export interface ExtraContext {
   stateDir: string;
@@ -8,4 +14,51 @@ export interface ExtraContext {
   json: boolean;
 }
 
-export async function addScheduleStatus(_report: StatusReport, _context: ExtraContext): Promise<void> {}
+/** nvidia-smi is asked only when it is on PATH, with a short timeout: status must stay fast. */
+const STATUS_GPU_TIMEOUT_MS = 2000;
+
+export async function addScheduleStatus(report: StatusReport, context: ExtraContext): Promise<void> {
+  const state = readStateFile(statePaths(context.stateDir).state);
+  const recorded = state?.schedule ?? null;
+  const persisted = readScheduleState(context.stateDir);
+  const now = Date.now();
+  const next = report.supervisor.running && recorded?.next_restart ? recorded.next_restart : null;
+  report.schedule = recorded
+    ? {
+        enabled: persisted.enabled ?? recorded.enabled,
+        mode: recorded.mode,
+        expression: recorded.expression,
+        next_restart: next,
+        remaining_s: next ? Math.max(0, Math.round((Date.parse(next) - now) / 1000)) : null,
+      }
+    : null;
+  const system = await systemSnapshot(context.stateDir, { nvidiaSmi: onPath('nvidia-smi', context.env), gpuTimeoutMs: STATUS_GPU_TIMEOUT_MS });
+  report.system = system;
+  if (context.json) return;
+  const lines: string[] = [];
+  const schedule = report.schedule as { enabled: boolean; expression: string; next_restart: string | null; remaining_s: number | null } | null;
+  if (!schedule) lines.push('scheduled restarts: not configured');
+  else {
+    const when = schedule.next_restart ? `, next restart ${schedule.next_restart} (in ${formatDuration((schedule.remaining_s ?? 0) * 1000)})` : '';
+    lines.push(`scheduled restarts: ${schedule.enabled ? 'enabled' : 'disabled'} (${schedule.expression})${when}`);
+  }
+  const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${Math.round((system.disk.used / system.disk.total) * 100)}% used)` : '';
+  const gpus = system.gpus.map((gpu, index) => `, gpu${index} ${gpu.name} ${formatBytes(gpu.memory_used)}/${formatBytes(gpu.memory_total)}`).join('');
+  lines.push(`system: memory ${formatBytes(system.memory.used)}/${formatBytes(system.memory.total)}${disk}${gpus}`);
+  if (report.events.length > 0) {
+    lines.push('recent events:');
+    for (const event of report.events) lines.push(`  ${formatEventLine(event)}`);
+  }
+  report.text_extra = `${lines.join('\n')}\n`;
+}
+
+function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? '').split(':').some((dir) => {
+    try {
+      accessSync(`${dir}/${command}`, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}

@@ -15,6 +15,8 @@ import { findMarked, stopTree, MARKER_ENV } from './tree.ts';
 import { readEnvVar } from './proc.ts';
 import { type Config, type EventRecord, type StateFile } from './types.ts';
 import { OutputRouter } from './output.ts';
+import { Scheduler } from './scheduler.ts';
+import { runRestartSequence, type RestartKind } from './restart-sequence.ts';
 
 export interface SupervisorHooks {
   /** Extra sinks (restart log, webhooks, foreground printing). */
@@ -32,11 +34,16 @@ export class Supervisor {
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
+  readonly scheduler: Scheduler;
+  /** Never two restart sequences at once: a second request joins the running one. */
+  private sequence: Promise<string[]> | null = null;
+  private readonly shuttingDown = new AbortController();
   ready = false;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
     this.output = new OutputRouter(config);
+    this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true));
   }
 
   /** Lock, clean up what a killed predecessor left, listen, start the autostart services. */
@@ -56,8 +63,41 @@ export class Supervisor {
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
+    this.scheduler.arm();
     this.ready = true;
     this.writeState();
+  }
+
+  /** The whole restart sequence for the schedule's services (scheduled) or every service (force-restart without names). */
+  restartAll(kind: RestartKind, waitIdle: boolean): Promise<string[]> {
+    if (this.sequence) return this.sequence;
+    if (this.shuttingDown.signal.aborted) return Promise.resolve(['supervisor is shutting down']);
+    const run = async (): Promise<string[]> => {
+      this.scheduler.disarm();
+      const wanted = kind === 'scheduled' ? this.config.schedule?.services ?? [] : [];
+      const services = [...this.services.values()].filter((service) => wanted.length === 0 || wanted.includes(service.name));
+      try {
+        const durations = await runRestartSequence({
+          config: this.config,
+          services,
+          record: (event) => this.events.record(event),
+          nextRestart: () => this.scheduler.nextRestart(),
+          betweenStopAndStart: this.config.logs.rotateOnRestart && kind === 'scheduled' ? () => this.output.rotateAll() : undefined,
+        }, { kind, waitIdle, signal: this.shuttingDown.signal });
+        if (!this.shuttingDown.signal.aborted) this.scheduler.restarted(new Date());
+        this.events.record({
+          event: 'restart_completed', kind, services: services.map((service) => service.name), durations,
+          next_restart: this.scheduler.nextRestart()?.toISOString() ?? null,
+        });
+        return services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`);
+      } finally {
+        if (!this.shuttingDown.signal.aborted && !this.scheduler.nextRestart()) this.scheduler.arm();
+        this.sequence = null;
+        this.writeState();
+      }
+    };
+    this.sequence = run();
+    return this.sequence;
   }
 
   private createService(config: Config['services'][number]): Service {
@@ -103,6 +143,7 @@ export class Supervisor {
     const state: StateFile = {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
       services: [...this.services.values()].map((service) => service.snapshot()),
+      schedule: this.scheduler.status(),
       updated_at: new Date().toISOString(),
     };
     writeJsonAtomic(this.paths.state, state);
@@ -135,20 +176,41 @@ export class Supervisor {
           await service.stop('user stop');
           return wasActive ? `stopped ${service.name}` : `${service.name} was not running (${service.snapshot().state})`;
         });
-      case 'restart':
       case 'force-restart':
-        return this.each(request, async (service) => {
-          const reason = `user ${request.command}`;
-          await service.stop(reason);
-          await service.start('user');
-          return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
-        });
+        if (!request.services || request.services.length === 0) {
+          return { ok: true, messages: await this.restartAll('force', Boolean(request.options?.waitIdle)) };
+        }
+        return this.restartEach(request);
+      case 'restart':
+        return this.restartEach(request);
+      case 'enable':
+      case 'disable':
+        this.scheduler.setEnabled(request.command === 'enable');
+        this.events.record({ event: request.command === 'enable' ? 'schedule_enabled' : 'schedule_disabled', reason: `user ${request.command}` });
+        this.writeState();
+        return { ok: true, messages: [this.describeSchedule()] };
       case 'shutdown':
         setImmediate(() => void this.shutdown('user shutdown').then(() => process.exit(0)));
         return { ok: true, messages: ['supervisor shutting down'] };
       default:
         return { ok: false, error: `'${request.command}' is not supported by this supervisor`, exitCode: 2 };
     }
+  }
+
+  private restartEach(request: ControlRequest): Promise<ControlResponse> {
+    return this.each(request, async (service) => {
+      const reason = `user ${request.command}`;
+      await service.stop(reason);
+      await service.start('user');
+      return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
+    });
+  }
+
+  private describeSchedule(): string {
+    const status = this.scheduler.status();
+    if (!status) return 'scheduled restarts: not configured (no schedule: section)';
+    const next = status.next_restart ? `, next restart at ${status.next_restart}` : '';
+    return `scheduled restarts: ${status.enabled ? 'enabled' : 'disabled'} (${status.expression})${next}`;
   }
 
   private resolveServices(names: string[] | undefined): Service[] {
@@ -176,6 +238,8 @@ export class Supervisor {
 
   private async doShutdown(reason: string): Promise<void> {
     this.server?.close();
+    this.scheduler.disarm();
+    this.shuttingDown.abort();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
     await this.output.close();

@@ -62,6 +62,8 @@ function isCandidate(stat: ProcStat): boolean {
 }
 
 function rootStatus(root: TreeRoot, all: ProcStat[]): RootStatus {
+  // Our own group and session hold the caller's relatives, never a service: treat them as a stranger's.
+  if (root.pid <= 1 || root.pid === process.pid) return 'reused';
   const stat = all.find((candidate) => candidate.pid === root.pid);
   if (!stat) return 'gone';
   return root.startTime === undefined || root.startTime === null || stat.startTime === root.startTime ? 'ours' : 'reused';
@@ -91,10 +93,6 @@ interface TreeMemory {
   unmarked: Set<string>;
 }
 
-function newMemory(): TreeMemory {
-  return { members: new Set(), unmarked: new Set() };
-}
-
 function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
   const key = processKey(stat);
   if (memory.unmarked.has(key)) return false;
@@ -104,7 +102,7 @@ function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
 }
 
 /** One /proc walk. A fresh memory per call keeps nothing stale across calls. */
-function walkTree(root: TreeRoot | null, marker: string | undefined, memory = newMemory()): { members: ProcStat[]; status: RootStatus } {
+function walkTree(root: TreeRoot | null, marker: string | undefined, memory: TreeMemory = { members: new Set(), unmarked: new Set() }): { members: ProcStat[]; status: RootStatus } {
   const all = listProcesses();
   const live = all.filter(isCandidate);
   const status: RootStatus = root ? rootStatus(root, all) : 'gone';
@@ -112,7 +110,7 @@ function walkTree(root: TreeRoot | null, marker: string | undefined, memory = ne
   for (const stat of live) if (memory.members.has(processKey(stat))) members.set(stat.pid, stat);
   // A reused root pid belongs to a stranger, and so do its group, session and children. A gone root's group and
   // session are still ours: the kernel does not reuse a pid while it names a live group or session.
-  if (root) {
+  if (root && status !== 'reused') {
     for (const stat of live) {
       if (stat.pid === root.pid || stat.pgid === root.pid || stat.sid === root.pid) members.set(stat.pid, stat);
     }
@@ -163,7 +161,7 @@ function sendSignal(target: number, signal: NodeJS.Signals | number): boolean {
  * Returns how many pids were signalled.
  */
 export function signalTree(pids: number[], signal: NodeJS.Signals | number, rootPid?: number): number {
-  if (rootPid !== undefined && rootPid > 1) sendSignal(-rootPid, signal);
+  if (rootPid !== undefined && rootPid > 1 && rootPid !== process.pid) sendSignal(-rootPid, signal);
   let signalled = 0;
   for (const pid of pids) if (pid > 1 && pid !== process.pid && sendSignal(pid, signal)) signalled++;
   return signalled;
@@ -178,7 +176,7 @@ function signalMember(member: ProcStat, signal: NodeJS.Signals): boolean {
 
 /** Only a group known to be ours: some member is in it and the root pid was not reused. */
 function signalGroup(root: TreeRoot, status: RootStatus, members: ProcStat[], signal: NodeJS.Signals): boolean {
-  if (root.pid <= 1 || !members.some((member) => member.pgid === root.pid)) return false;
+  if (status === 'reused' || !members.some((member) => member.pgid === root.pid)) return false;
   return sendSignal(-root.pid, signal);
 }
 
@@ -192,7 +190,7 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   // Pin the root's identity now, so a pid reused during the stop is never signalled.
   const root: TreeRoot = { pid: options.pid, startTime: options.startTime ?? procStartTime(options.pid) };
-  const memory = newMemory();
+  const memory: TreeMemory = { members: new Set(), unmarked: new Set() };
   const signalled = new Set<string>();
   const result = (forced: boolean, survivors: number[]): StopTreeResult => ({ forced, survivors, durationMs: performance.now() - started, signalled: signalled.size });
 
@@ -200,7 +198,7 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
   for (;;) {
     const { members, status } = walkTree(root, options.marker, memory);
     if (members.length === 0) return result(false, []);
-    const fresh = signalled.size === 0 ? members : [];
+    const fresh = members.filter((member) => !signalled.has(processKey(member)));
     // The group signal first: one atomic kill that a member cannot outrun by forking.
     const groupReached = signalled.size === 0 && signalGroup(root, status, members, options.signal);
     for (const member of fresh) {
@@ -223,15 +221,13 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
   }
 }
 
-function isOnPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((dir) => {
-    try {
-      accessSync(join(dir, command), constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** kill(0) probe of the root and its group; EPERM means it exists. */
@@ -249,7 +245,8 @@ function rootOrGroupExists(pid: number): boolean {
 
 /** tree-kill walks children with ps (pgrep on macOS) and crashes the process where that command is missing. */
 async function treeKillIfPossible(pid: number, signal: NodeJS.Signals): Promise<void> {
-  if (!isOnPath(process.platform === 'darwin' ? 'pgrep' : 'ps')) return;
+  const lister = process.platform === 'darwin' ? 'pgrep' : 'ps';
+  if (!(process.env.PATH ?? '').split(delimiter).some((dir) => isExecutable(join(dir, lister)))) return;
   const { default: treeKill } = await import('tree-kill');
   await new Promise<void>((resolve) => treeKill(pid, signal, () => resolve()));
 }

@@ -65,6 +65,8 @@ async function startTree(size: number, ignoring: number): Promise<Started & { me
     return { pid: Number(pid), role: role!, startTime: procStartTime(Number(pid)) };
   });
   assert.ok(members.every((member) => member.startTime !== null), 'every member alive once recorded');
+  // The orphans' short-lived parents may still be exiting: wait until only recorded members remain.
+  await waitFor(() => findTree(root, root.marker).length === members.length, 5000, 'transient parents to exit');
   return { ...root, members };
 }
 
@@ -132,6 +134,15 @@ describe('stopTree', () => {
     assert.ok(result.signalled >= tree.members.length, `signalled ${result.signalled}`);
     assert.deepEqual(aliveMembers(tree.members), []);
     assert.deepEqual(findMarked(tree.marker!), []);
+  });
+
+  test('without a marker, keeps members found once after they are re-parented', async () => {
+    const tree = await startTree(12, 3);
+    // The setsid leaf ignores SIGTERM; once the root dies it has neither parent link nor group nor session in common.
+    const result = await stopTree({ pid: tree.pid, startTime: tree.startTime, signal: 'SIGTERM', timeoutMs: TIMEOUT_MS });
+    assert.deepEqual(result.survivors, []);
+    assert.deepEqual(aliveMembers(tree.members).map((member) => member.role), ['setsid-orphan']);
+    signalTree(findMarked(tree.marker!), 'SIGKILL');
   });
 
   test('returns long before the timeout when the tree exits on SIGTERM', async () => {

@@ -1,0 +1,177 @@
+/** Events → the human-readable lines of restart.log (and of `events` without --json). */
+import { formatBytes } from './duration.ts';
+import { type EventRecord } from './types.ts';
+
+type Formatter = (event: EventRecord) => string[];
+
+/**
+ * Units assumed for `system` (scheduled_restart, force_restart): memory and disk in bytes, GPU memory in MiB
+ * (as nvidia-smi reports it). gpu_cleanup `before`/`after` are MiB too.
+ */
+const FORMATTERS: Record<string, Formatter> = {
+  supervisor_started: (e) => [`Supervisor started (pid ${text(e.pid)}${e.config ? `, config ${text(e.config)}` : ''})`],
+  supervisor_stopped: (e) => [`Supervisor stopped${reasonSuffix(e)}`],
+  started: (e) => [`${who(e)}started (pid ${text(e.pid)})`],
+  exited: (e) => [`${who(e)}exited (exit code ${text(e.exit_code)})${reasonSuffix(e)}`],
+  crashed: (e) => [`${who(e)}exited unexpectedly (${exitStatus(e)})${crashOutcome(e)}`],
+  restarting: (e) => [`${who(e)}restarting in ${seconds(e.delay_s)}${attempt(e)}${e.reason ? ` - ${e.reason}` : ''}`],
+  stopped: (e) => [`${who(e)}stopped${reasonSuffix(e)}`],
+  gave_up: (e) => [`${who(e)}${e.reason ?? 'failed too often'} - giving up`],
+  cooldown_retry: (e) => [`${who(e)}cooldown over - trying again${reasonSuffix(e)}`],
+  scheduled_restart: (e) => [`Scheduled restart initiated${servicesSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
+  force_restart: (e) => [`Forced restart initiated${servicesSuffix(e)}${reasonSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
+  restart_completed: (e) => [`${who(e)}restart completed${durations(e.durations)}${nextRestart(e)}`],
+  gpu_cleanup: (e) => gpuCleanup(e),
+  hook_failed: (e) => [`${who(e)}hook ${text(e.hook)} failed${e.code === undefined || e.code === null ? '' : ` (exit code ${text(e.code)})`}${e.reason ? ` - ${e.reason}` : ''}`],
+  idle_wait: (e) => [e.idle
+    ? `${who(e)}idle after ${seconds(e.waited_s)} - proceeding`
+    : `${who(e)}still busy after ${seconds(e.waited_s)} - proceeding anyway`],
+  config_reloaded: (e) => [`Config reloaded - ${(['added', 'removed', 'changed', 'unchanged'] as const).map((key) => `${key}: ${list(e[key])}`).join(', ')}`],
+  config_error: (e) => {
+    const [first = '', ...rest] = text(e.message).split('\n');
+    return [`Config error - ${first}`, ...rest.map((line) => `  ${line}`)];
+  },
+  watch_restart: (e) => [`${who(e)}files changed (${list(e.paths, 5)}) - restarting`],
+  log_error: (e) => [`${who(e)}log writing failed - ${text(e.message)} (output is buffered, then dropped and counted, until writing works again)`],
+  log_recovered: (e) => [`${who(e)}log writing resumed${Number(e.dropped_lines) > 0 ? ` - ${text(e.dropped_lines)} lines were dropped` : ''}`],
+  notify_failed: (e) => [`Notification to ${text(e.sink)} failed - ${text(e.error)}`],
+  schedule_enabled: (e) => [`Scheduled restarts enabled${nextRestart(e)}`],
+  schedule_disabled: () => ['Scheduled restarts disabled'],
+};
+
+/** The lines of one event, without the time prefix. Unknown events get a generic line with their fields. */
+export function formatEventLines(event: EventRecord): string[] {
+  const formatter = FORMATTERS[event.event];
+  const lines = formatter ? formatter(event) : genericLines(event);
+  // A field holding a newline must not produce a line without the time prefix.
+  return lines.flatMap((line) => line.split('\n'));
+}
+
+/** Every line of the event with `[YYYY-MM-DD HH:MM:SS] ` (local time), joined, ending in a newline. */
+export function formatRestartLogEntry(event: EventRecord): string {
+  const stamp = `[${formatLocalTime(event.time)}] `;
+  return formatEventLines(event).map((line) => `${stamp}${line}\n`).join('');
+}
+
+/** `YYYY-MM-DD HH:MM:SS` in local time; an unparseable input is returned as it is. */
+export function formatLocalTime(time: string | number | Date): string {
+  const date = time instanceof Date ? time : new Date(time);
+  if (Number.isNaN(date.getTime())) return String(time);
+  const two = (value: number): string => String(value).padStart(2, '0');
+  return `${date.getFullYear()}-${two(date.getMonth() + 1)}-${two(date.getDate())} ${two(date.getHours())}:${two(date.getMinutes())}:${two(date.getSeconds())}`;
+}
+
+function genericLines(event: EventRecord): string[] {
+  const { time: _time, event: name, service, ...fields } = event;
+  const details = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  return [`${service ? `${service} ` : ''}${name}${details.length > 0 ? ` (${details.join(', ')})` : ''}`];
+}
+
+function who(event: EventRecord): string {
+  return event.service ? `${event.service} ` : '';
+}
+
+function text(value: unknown): string {
+  if (value === undefined || value === null) return '?';
+  return typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function reasonSuffix(event: EventRecord): string {
+  return event.reason ? ` (${event.reason})` : '';
+}
+
+function seconds(value: unknown): string {
+  const number = Number(value);
+  return Number.isFinite(number) ? `${Math.round(number * 10) / 10}s` : '?s';
+}
+
+function list(value: unknown, limit = Infinity): string {
+  if (typeof value === 'number') return String(value);
+  if (!Array.isArray(value)) return value === undefined || value === null ? 'none' : text(value);
+  if (value.length === 0) return 'none';
+  const shown = value.slice(0, limit).map(text).join(', ');
+  return value.length > limit ? `${shown} +${value.length - limit} more` : shown;
+}
+
+function exitStatus(event: EventRecord): string {
+  if (event.signal) return `killed by ${text(event.signal)}`;
+  if (event.exit_code !== undefined && event.exit_code !== null) return `exit code ${text(event.exit_code)}`;
+  return 'unknown exit status';
+}
+
+function attempt(event: EventRecord): string {
+  if (event.restart_attempt === undefined) return '';
+  const max = Number(event.max_restarts);
+  return ` (attempt ${text(event.restart_attempt)}${max > 0 ? `/${max}` : ''})`;
+}
+
+function crashOutcome(event: EventRecord): string {
+  if (event.delay_s !== undefined) return ` - restarting in ${seconds(event.delay_s)}${attempt(event)}`;
+  if (event.will_restart === true) return ` - will restart${reasonSuffix(event)}`;
+  if (event.will_restart === false) return ` - not restarting${reasonSuffix(event)}`;
+  return reasonSuffix(event);
+}
+
+function nextRestart(event: EventRecord): string {
+  return event.next_restart ? ` - next restart at ${formatLocalTime(text(event.next_restart))}` : '';
+}
+
+function servicesSuffix(event: EventRecord): string {
+  if (event.service) return ` for ${event.service}`;
+  return Array.isArray(event.services) && event.services.length > 0 ? ` for ${list(event.services)}` : '';
+}
+
+function durations(value: unknown): string {
+  if (!value || typeof value !== 'object') return '';
+  const steps = Object.entries(value as Record<string, unknown>).filter(([, ms]) => typeof ms === 'number') as Array<[string, number]>;
+  if (steps.length === 0) return '';
+  const total = steps.find(([step]) => step === 'total')?.[1] ?? steps.reduce((sum, [, ms]) => sum + ms, 0);
+  const parts = steps.filter(([step]) => step !== 'total').map(([step, ms]) => `${step} ${seconds(ms / 1000)}`);
+  return ` in ${seconds(total / 1000)}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`;
+}
+
+interface SystemStatus {
+  memory?: { used?: number; total?: number };
+  disk?: { path?: string; used?: number; total?: number };
+  gpus?: Array<{ name?: string; memory_used?: number; memory_total?: number }>;
+}
+
+function systemLines(value: unknown): string[] {
+  if (!value || typeof value !== 'object') return [];
+  const system = value as SystemStatus;
+  const parts: string[] = [];
+  if (system.memory?.total) parts.push(`memory ${formatBytes(system.memory.used ?? 0)}/${formatBytes(system.memory.total)}`);
+  if (system.disk?.total) {
+    const percent = Math.round(((system.disk.used ?? 0) / system.disk.total) * 100);
+    parts.push(`storage ${formatBytes(system.disk.used ?? 0)}/${formatBytes(system.disk.total)} (${percent}% used)`);
+  }
+  const lines = parts.length > 0 ? [`System status - ${parts.join(', ')}`] : [];
+  for (const [index, gpu] of (system.gpus ?? []).entries()) {
+    lines.push(`GPU ${index}${gpu.name ? ` ${gpu.name}` : ''} - memory ${mib(gpu.memory_used)}/${mib(gpu.memory_total)}`);
+  }
+  return lines;
+}
+
+function mib(value: unknown): string {
+  const number = Number(value);
+  return Number.isFinite(number) ? formatBytes(number * 1024 * 1024) : '?';
+}
+
+function gpuCleanup(event: EventRecord): string[] {
+  const memory = event.before !== undefined || event.after !== undefined ? ` - GPU memory ${gpuMemory(event.before)} -> ${gpuMemory(event.after)}` : '';
+  const lines = [`${who(event)}GPU cleanup${memory}${killedSuffix(event.killed)}`];
+  if (event.leak) lines.push(`${who(event)}GPU memory still in use after cleanup${event.leak === true ? '' : ` (${text(event.leak)})`}`);
+  return lines;
+}
+
+/** `killed` is a list of pids or a count. */
+function killedSuffix(killed: unknown): string {
+  if (Array.isArray(killed)) return killed.length > 0 ? `, killed ${killed.length} leftover process(es) (${list(killed, 10)})` : '';
+  return Number(killed) > 0 ? `, killed ${Number(killed)} leftover process(es)` : '';
+}
+
+/** A number (MiB) or a per-GPU array of numbers. */
+function gpuMemory(value: unknown): string {
+  if (Array.isArray(value)) return value.map(mib).join('+');
+  return value === undefined || value === null ? '?' : mib(value);
+}

@@ -1,0 +1,102 @@
+/** A restart, scheduled or forced, is one sequence: snapshot → idle wait → hooks → stop → hooks → GPU cleanup → hooks → start. */
+import { dirname } from 'node:path';
+import { hasNvidiaSmi, gpuCleanup } from './gpu.ts';
+import { runHooks, waitUntilIdle, type HookResult } from './hooks.ts';
+import { stateDirHash } from './paths.ts';
+import { readEnvVar } from './proc.ts';
+import { type Service } from './service.ts';
+import { systemSnapshot } from './system.ts';
+import { MARKER_ENV } from './tree.ts';
+import { type Config, type EventRecord } from './types.ts';
+
+export type RestartKind = 'scheduled' | 'force';
+
+export interface SequenceContext {
+  config: Config;
+  /** The services this sequence restarts, in config order. */
+  services: Service[];
+  record: (event: Omit<EventRecord, 'time'>) => void;
+  /** The next scheduled restart as it will be once this one completes. */
+  nextRestart: () => Date | null;
+  /** Called between stop and start (log rotation on restart). */
+  betweenStopAndStart?: () => Promise<void>;
+}
+
+export interface SequenceOptions {
+  kind: RestartKind;
+  waitIdle: boolean;
+  /** Supervisor shutdown: stop waiting, start nothing. */
+  signal?: AbortSignal;
+}
+
+export async function runRestartSequence(context: SequenceContext, options: SequenceOptions): Promise<Record<string, number>> {
+  const { config, record } = context;
+  const cwd = dirname(config.file);
+  const durations: Record<string, number> = {};
+  const step = async <T>(name: string, work: () => Promise<T>): Promise<T> => {
+    const started = Date.now();
+    try {
+      return await work();
+    } finally {
+      durations[name] = Date.now() - started;
+    }
+  };
+  const names = context.services.map((service) => service.name);
+  const useGpu = config.gpu.cleanup === 'auto' && (await hasNvidiaSmi());
+
+  // 1. what the machine looked like before
+  const system = await step('snapshot', () => systemSnapshot(config.stateDir, { nvidiaSmi: useGpu }));
+  record({
+    event: options.kind === 'scheduled' ? 'scheduled_restart' : 'force_restart',
+    services: names, system, next_restart: context.nextRestart()?.toISOString() ?? null,
+    reason: options.kind === 'scheduled' ? 'schedule' : 'user force-restart',
+  });
+
+  // 2. never cut off a job that is half done
+  const waitIdleConfig = config.schedule?.waitIdle ?? null;
+  if (options.waitIdle && waitIdleConfig) {
+    const result = await step('wait_idle', () => waitUntilIdle(waitIdleConfig, { cwd, timeoutMs: config.hooks.timeoutMs, signal: options.signal }));
+    record({
+      event: 'idle_wait', idle: result.idle, waited_s: Math.round(result.waitedMs / 100) / 10, checks: result.checks,
+      reason: result.idle ? 'services idle' : `still busy after max_wait ${waitIdleConfig.maxWaitMs / 1000}s: restarting anyway`,
+    });
+  }
+
+  const hooks = (stage: string, commands: string[]) => step(stage, async () => {
+    reportHookFailures(stage, await runHooks(commands, { cwd, timeoutMs: config.hooks.timeoutMs }), record);
+  });
+  const stopReason = options.kind === 'scheduled' ? 'scheduled restart' : 'user force-restart';
+
+  await hooks('pre_restart', config.hooks.preRestart);
+  await step('stop', () => Promise.all(context.services.map((service) => service.enqueue(() => service.stop(stopReason)))));
+  await hooks('post_stop', config.hooks.postStop);
+  if (useGpu) await step('gpu_cleanup', () => cleanGpu(config, record));
+  if (context.betweenStopAndStart) await step('rotate_logs', context.betweenStopAndStart);
+  if (options.signal?.aborted) return durations;
+  await hooks('pre_start', config.hooks.preStart);
+  await step('start', () => Promise.all(context.services.map((service) => service.enqueue(() => service.start('user', stopReason)))));
+  return durations;
+}
+
+function reportHookFailures(stage: string, results: HookResult[], record: SequenceContext['record']): void {
+  for (const result of results) {
+    if (result.ok) continue;
+    const why = result.timedOut ? `timed out after ${Math.round(result.durationMs)} ms` : result.signal ? `killed by ${result.signal}` : `exit code ${result.code}`;
+    record({ event: 'hook_failed', stage, hook: result.command, code: result.code, reason: why, output: result.output.slice(-500) });
+  }
+}
+
+async function cleanGpu(config: Config, record: SequenceContext['record']): Promise<void> {
+  const prefix = `${stateDirHash(config.stateDir)}/`;
+  const result = await gpuCleanup({
+    ourPids: (pid) => readEnvVar(pid, MARKER_ENV)?.startsWith(prefix) ?? false,
+    resetCommand: config.gpu.resetCommand,
+    maxUsedMb: config.gpu.maxUsedMb,
+    cwd: dirname(config.file),
+    timeoutMs: config.hooks.timeoutMs,
+  });
+  record({
+    event: 'gpu_cleanup', before: result.before, after: result.after, killed: result.killed, reset: result.reset, leak: result.leak,
+    reason: result.leak ? `GPU memory still above ${config.gpu.maxUsedMb} MB after cleanup` : 'GPU memory released',
+  });
+}

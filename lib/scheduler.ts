@@ -1,0 +1,97 @@
+/** Arms one timer for the next scheduled restart; the restart itself is the supervisor's restart sequence. */
+import { msToDuration } from './duration.ts';
+import { readScheduleState, writeScheduleState } from './schedule-state.ts';
+import { nextRestartTime } from './schedule.ts';
+import { type ScheduleConfig } from './types.ts';
+
+/** setTimeout's limit (~24.8 days): longer waits are re-armed in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface SchedulerStatus {
+  enabled: boolean;
+  mode: 'interval' | 'cron';
+  expression: string;
+  next_restart: string | null;
+  last_restart: string | null;
+}
+
+export class Scheduler {
+  private timer: NodeJS.Timeout | null = null;
+  private next: Date | null = null;
+  /** Interval mode counts from here: the supervisor's start or the last restart. */
+  private lastRestart: Date;
+
+  constructor(
+    private schedule: ScheduleConfig | null,
+    private readonly stateDir: string,
+    private readonly fire: () => void,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.lastRestart = new Date(this.now());
+  }
+
+  /** enable/disable persisted in state_dir wins over the config and the environment. */
+  enabled(): boolean {
+    if (!this.schedule) return false;
+    return readScheduleState(this.stateDir).enabled ?? this.schedule.enabled;
+  }
+
+  arm(): void {
+    this.disarm();
+    if (!this.schedule || !this.enabled()) return;
+    this.next = nextRestartTime({ ...this.schedule, enabled: true }, new Date(this.now()), this.lastRestart);
+    if (!this.next) return;
+    const wait = Math.max(0, this.next.getTime() - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.next && this.next.getTime() > this.now()) return this.arm(); // a long wait re-armed in steps
+      this.next = null;
+      this.fire();
+    }, Math.min(wait, MAX_TIMER_MS));
+    this.timer.unref?.();
+  }
+
+  disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.next = null;
+  }
+
+  /** After any completed restart sequence: the interval countdown starts again from it. */
+  restarted(at: Date): void {
+    this.lastRestart = at;
+    writeScheduleState(this.stateDir, { last_restart: at.toISOString() });
+    this.arm();
+  }
+
+  setEnabled(enabled: boolean): void {
+    writeScheduleState(this.stateDir, { enabled });
+    this.arm();
+  }
+
+  reconfigure(schedule: ScheduleConfig | null): void {
+    this.schedule = schedule;
+    this.arm();
+  }
+
+  nextRestart(): Date | null {
+    return this.next;
+  }
+
+  status(): SchedulerStatus | null {
+    if (!this.schedule) return null;
+    return {
+      enabled: this.enabled(),
+      mode: this.schedule.mode,
+      expression: describeSchedule(this.schedule),
+      next_restart: this.next?.toISOString() ?? null,
+      last_restart: this.lastRestart.toISOString(),
+    };
+  }
+}
+
+/** "every 6h" or the cron expression with its zone. */
+export function describeSchedule(schedule: ScheduleConfig): string {
+  if (schedule.mode === 'cron') return `${schedule.cron}${schedule.timezone ? ` (${schedule.timezone})` : ''}`;
+  return `every ${msToDuration(schedule.intervalMs)}`;
+}
