@@ -121,6 +121,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(nextCommand(io, context(cmd).configFile, options));
     });
 
+  const notify = program.command('notify').description('notifications').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  notify.command('test').description('send a test event to every configured sink and report each result')
+    .option('--event <type>', 'event type of the test event', 'crashed')
+    .option('--config <file>', 'config file')
+    .exitOverride()
+    .action(async (options: { event: string }, cmd: Command) => {
+      const { notifyTestCommand } = await import('./cli-notify.ts');
+      setExit(await notifyTestCommand(io, context(cmd).configFile, options.event));
+    });
+
   return program;
 }
 

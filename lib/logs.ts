@@ -174,31 +174,33 @@ export class RotatingLog extends EventEmitter {
     for (;;) {
       if (this.checkDue) { this.checkDue = false; await this.checkIdentity(); }
       if (this.handle === null) await this.openFile();
+      if (this.queue.length > 0) await this.writeQueued();
+      else if (this.failing) this.recover(); // nothing to write and the file opens: that is recovery too
+      // After the batch, so that lines written before rotate() was called stay in the old file.
       if (this.rotateWaiters.length > 0) {
         if (this.size > 0) await this.rotateNow();
         settle(this.rotateWaiters.splice(0));
       }
-      if (this.queue.length === 0) {
-        if (this.failing) this.recover();
-        settle(this.waiters.splice(0));
-        return;
-      }
-      const batch = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
-      const waiters = this.waiters;
-      this.queue = [];
-      this.waiters = [];
-      const cursor = { offset: 0 };
-      try {
-        await this.writeBatch(batch, cursor);
-      } catch (error) {
-        this.queue.unshift(batch.subarray(cursor.offset));
-        this.waiters.unshift(...waiters);
-        throw error;
-      }
-      if (this.failing) this.recover();
-      settle(waiters);
-      if (this.needDrain && this.pendingBytes < this.options.highWaterMark) { this.needDrain = false; this.emit('drain'); }
+      if (this.queue.length === 0) { settle(this.waiters.splice(0)); return; }
     }
+  }
+
+  private async writeQueued(): Promise<void> {
+    const batch = this.queue.length === 1 ? this.queue[0]! : Buffer.concat(this.queue);
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    const cursor = { offset: 0 };
+    try {
+      await this.writeBatch(batch, cursor);
+    } catch (error) {
+      this.queue.unshift(batch.subarray(cursor.offset));
+      this.waiters.unshift(...waiters);
+      throw error;
+    }
+    if (this.failing) this.recover();
+    settle(waiters);
+    if (this.needDrain && this.pendingBytes < this.options.highWaterMark) { this.needDrain = false; this.emit('drain'); }
   }
 
   private async writeBatch(batch: Buffer, cursor: { offset: number }): Promise<void> {

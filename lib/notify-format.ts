@@ -54,7 +54,7 @@ export function buildPayload(event: EventRecord, host: string, logTail?: string[
 /** What `notify test` sends: a plausible event of `type`, marked `test: true`, with a sample log tail where one belongs. */
 export function sampleTestPayload(type: string, host: string): NotifyPayload {
   const base: EventRecord = { time: new Date().toISOString(), event: type, service: 'example', test: true };
-  const fields = type === 'crashed' ? { code: 1, signal: null, delay_ms: 5000 } : type === 'gave_up' ? { code: 1, signal: null, restarts: 5 } : { reason: 'test notification from restart-control' };
+  const fields = type === 'crashed' ? { exit_code: 1, signal: null, will_restart: true, reason: 'exit code 1' } : type === 'gave_up' ? { reason: 'restart limit 5 in 60s reached', restarts: 5 } : { reason: 'test notification from restart-control' };
   const tail = LOG_TAIL_EVENTS.has(type) ? ['(test) the last output lines of the service appear here'] : undefined;
   return buildPayload({ ...base, ...fields }, host, tail);
 }
@@ -108,7 +108,7 @@ function describeDetails(event: EventRecord): string[] {
   const code = event.code ?? event.exit_code;
   if (typeof code === 'number') details.push(`exit code ${code}`);
   if (typeof event.signal === 'string') details.push(`signal ${event.signal}`);
-  const delayMs = event.delay_ms ?? event.restart_in_ms;
+  const delayMs = event.delay_ms ?? event.restart_in_ms ?? (typeof event.delay_s === 'number' ? event.delay_s * 1000 : undefined);
   if (typeof delayMs === 'number') details.push(`restarting in ${formatDuration(delayMs)}`);
   if (event.event === 'gave_up' && typeof event.restarts === 'number') details.push(`after ${event.restarts} restarts`);
   if (event.event === 'notify_failed' && typeof event.failed_event === 'string') details.push(`${event.failed_event} not delivered to ${String(event.sink)}`);

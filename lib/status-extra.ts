@@ -34,6 +34,7 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
     : null;
   const system = await systemSnapshot(context.stateDir, { nvidiaSmi: onPath('nvidia-smi', context.env), gpuTimeoutMs: STATUS_GPU_TIMEOUT_MS });
   report.system = system;
+  if (state?.notify && Array.isArray(state.notify) && state.notify.length > 0) report.notify = { webhooks: state.notify };
   if (context.json) return;
   const lines: string[] = [];
   const schedule = report.schedule as { enabled: boolean; expression: string; next_restart: string | null; remaining_s: number | null } | null;

@@ -16,7 +16,14 @@ import { readEnvVar } from './proc.ts';
 import { type Config, type EventRecord, type StateFile } from './types.ts';
 import { OutputRouter } from './output.ts';
 import { Scheduler } from './scheduler.ts';
+import { Notifier } from './notify.ts';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { runRestartSequence, type RestartKind } from './restart-sequence.ts';
+
+const NOTIFY_STATS_INTERVAL_MS = 1000;
+/** Pending webhook deliveries get this long to flush at shutdown. */
+const NOTIFY_FLUSH_MS = 5000;
 
 export interface SupervisorHooks {
   /** Extra sinks (restart log, webhooks, foreground printing). */
@@ -35,6 +42,9 @@ export class Supervisor {
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
   readonly scheduler: Scheduler;
+  readonly notifier: Notifier;
+  private notifyStatsTimer: NodeJS.Timeout | null = null;
+  private lastNotifyStats = '';
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -43,6 +53,12 @@ export class Supervisor {
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
     this.output = new OutputRouter(config);
+    this.notifier = new Notifier(config.notify, {
+      host: hostname(),
+      cwd: dirname(config.file),
+      logTail: (service) => this.output.tail(service),
+      record: (event) => this.events.record(event),
+    });
     this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true));
   }
 
@@ -58,6 +74,12 @@ export class Supervisor {
     this.eventsFd = openSync(this.paths.events, 'a');
     this.events.addSink((event) => this.appendEvent(event));
     if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
+    this.events.addSink((event) => this.notifier.publish(event));
+    // Deliveries finish in the background: persist their counters for `status --json` when they change
+    this.notifyStatsTimer = setInterval(() => {
+      if (JSON.stringify(this.notifier.stats()) !== this.lastNotifyStats) this.writeState();
+    }, NOTIFY_STATS_INTERVAL_MS);
+    this.notifyStatsTimer.unref();
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
@@ -144,6 +166,7 @@ export class Supervisor {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
       services: [...this.services.values()].map((service) => service.snapshot()),
       schedule: this.scheduler.status(),
+      notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
     };
     writeJsonAtomic(this.paths.state, state);
@@ -157,6 +180,12 @@ export class Supervisor {
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
     this.events.record({ event: 'reload_requested', reason: 'SIGHUP' });
+  }
+
+  private notifyStats(): unknown {
+    const stats = this.notifier.stats();
+    this.lastNotifyStats = JSON.stringify(stats);
+    return stats;
   }
 
   /** Control requests. Unknown service names refuse the whole request before anything is done. */
@@ -201,7 +230,7 @@ export class Supervisor {
     return this.each(request, async (service) => {
       const reason = `user ${request.command}`;
       await service.stop(reason);
-      await service.start('user');
+      await service.start('user', reason);
       return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
     });
   }
@@ -244,6 +273,8 @@ export class Supervisor {
     for (const service of this.services.values()) service.dispose();
     await this.output.close();
     this.events.record({ event: 'supervisor_stopped', reason });
+    if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
+    await this.notifier.close(NOTIFY_FLUSH_MS);
     this.writeState();
     rmSync(this.paths.socket, { force: true });
     rmSync(this.paths.supervisorPid, { force: true });
