@@ -91,6 +91,10 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     });
   }
 
+  sub('reload', 're-read the config file and apply it: restart only what changed').action(async (_: unknown, cmd: Command) => {
+    setExit(await control(io, context(cmd), 'reload', [], {}));
+  });
+
   sub('shutdown', 'stop every service and then the supervisor').action(async (_: unknown, cmd: Command) => {
     setExit(await shutdown(io, context(cmd)));
   });

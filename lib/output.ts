@@ -20,6 +20,10 @@ export class OutputRouter {
     stderr.pipe(file, { end: false });
   }
 
+  reconfigure(config: Config): void {
+    this.config = config;
+  }
+
   async rotateAll(): Promise<void> {}
 
   tail(_service: string): string[] {

@@ -37,7 +37,10 @@ export class Service {
   private manualStop: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Why a restart is waiting (reload, watch), shown by status; null when none is. */
   pendingRestart: string | null = null;
+  /** The pending restart that later requests join. */
+  restartRequest: Promise<void> | null = null;
 
   constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
 

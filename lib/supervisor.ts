@@ -17,6 +17,7 @@ import { type Config, type EventRecord, type StateFile } from './types.ts';
 import { OutputRouter } from './output.ts';
 import { Scheduler } from './scheduler.ts';
 import { Notifier } from './notify.ts';
+import { Reloader } from './reloader.ts';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { runRestartSequence, type RestartKind } from './restart-sequence.ts';
@@ -43,6 +44,7 @@ export class Supervisor {
   readonly output: OutputRouter;
   readonly scheduler: Scheduler;
   readonly notifier: Notifier;
+  readonly reloader: Reloader;
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
   /** Never two restart sequences at once: a second request joins the running one. */
@@ -60,6 +62,21 @@ export class Supervisor {
       record: (event) => this.events.record(event),
     });
     this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true));
+    const self = this;
+    this.reloader = new Reloader({
+      get config() { return self.config; },
+      set config(next: Config) { self.config = next; },
+      services: this.services,
+      createService: (service) => this.createService(service),
+      record: (event) => this.events.record(event),
+      changed: () => this.scheduleStateWrite(),
+      applyGlobals: (next) => {
+        this.scheduler.reconfigure(next.schedule);
+        this.notifier.reconfigure(next.notify);
+        this.output.reconfigure(next);
+      },
+      signal: this.shuttingDown.signal,
+    });
   }
 
   /** Lock, clean up what a killed predecessor left, listen, start the autostart services. */
@@ -86,6 +103,7 @@ export class Supervisor {
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
     this.scheduler.arm();
+    await this.reloader.start();
     this.ready = true;
     this.writeState();
   }
@@ -122,7 +140,7 @@ export class Supervisor {
     return this.sequence;
   }
 
-  private createService(config: Config['services'][number]): Service {
+  createService(config: Config['services'][number]): Service {
     return new Service(config, {
       marker: serviceMarker(this.config.stateDir, config.name),
       baseEnv: process.env,
@@ -179,7 +197,7 @@ export class Supervisor {
 
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
-    this.events.record({ event: 'reload_requested', reason: 'SIGHUP' });
+    await this.reloader.reload('SIGHUP');
   }
 
   private notifyStats(): unknown {
@@ -212,6 +230,15 @@ export class Supervisor {
         return this.restartEach(request);
       case 'restart':
         return this.restartEach(request);
+      case 'reload': {
+        const result = await this.reloader.reload('reload command');
+        if (!result.ok) return { ok: false, error: `config refused, still running the last good one: ${result.error}`, exitCode: 2 };
+        const list = (names: string[]) => (names.length ? names.join(', ') : '-');
+        return { ok: true, messages: [
+          `config reloaded: added ${list(result.added)}; removed ${list(result.removed)}; changed ${list(result.changed)}; unchanged ${list(result.unchanged)}`,
+          ...result.warnings.map((warning) => `warning: ${warning}`),
+        ] };
+      }
       case 'enable':
       case 'disable':
         this.scheduler.setEnabled(request.command === 'enable');
@@ -227,7 +254,11 @@ export class Supervisor {
   }
 
   private restartEach(request: ControlRequest): Promise<ControlResponse> {
+    // Never restart a stale definition: take the file's current one when it is valid
+    const fresh = this.reloader.readValidConfig();
     return this.each(request, async (service) => {
+      const definition = fresh?.services.find((candidate) => candidate.name === service.name);
+      if (definition) service.updateConfig(definition);
       const reason = `user ${request.command}`;
       await service.stop(reason);
       await service.start('user', reason);
@@ -268,6 +299,7 @@ export class Supervisor {
   private async doShutdown(reason: string): Promise<void> {
     this.server?.close();
     this.scheduler.disarm();
+    await this.reloader.close();
     this.shuttingDown.abort();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();

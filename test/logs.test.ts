@@ -127,7 +127,7 @@ describe('failures', () => {
     const errors: Error[] = [];
     const recoveries: number[] = [];
     const log = makeLog({ file, maxBufferBytes: 200, onError: (error) => errors.push(error), onRecover: ({ droppedLines }) => recoveries.push(droppedLines) });
-    const line = (i: number): string => `line ${String(i).padStart(4, '0')} .......\n`; // 20 bytes
+    const line = (i: number): string => `line ${String(i).padStart(4, '0')} .........\n`; // 20 bytes
     for (let i = 1; i <= 5; i++) log.write(line(i));
     await waitFor(() => errors.length > 0, 5000, 'onError');
     assert.match(errors[0]!.message, /ENOSPC/);
@@ -142,7 +142,6 @@ describe('failures', () => {
     log.write(line(41));
     await log.close();
     const kept = readFileSync(file, 'utf8').split('\n').slice(0, -1);
-    console.log(kept);
     // 200 bytes buffered = lines 1..10; 11..40 dropped and marked where they were.
     assert.deepEqual(recoveries, [30]);
     assert.deepEqual(kept.slice(0, 10), Array.from({ length: 10 }, (_, i) => line(i + 1).trimEnd()));

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
 import { sendControlRequest } from '../lib/control-client.ts';
 import { socketPath, stateDirHash } from '../lib/paths.ts';
 import { type EventRecord, type StateFile } from '../lib/types.ts';
@@ -134,9 +135,9 @@ export interface SandboxOptions {
   serviceDefaults?: Record<string, unknown>;
 }
 
-/** Builds the config text. JSON is YAML 1.2, so no YAML library is needed. */
+/** Builds the config text in block style, as users write it (`state_dir:` at the start of a line). */
 export function configText(services: ServiceSpec[], stateDir = 'state', defaults: Record<string, unknown> = FAST): string {
-  return `${JSON.stringify({ state_dir: stateDir, services: services.map((service) => ({ ...defaults, ...service })) }, null, 2)}\n`;
+  return stringify({ state_dir: stateDir, services: services.map((service) => ({ ...defaults, ...service })) });
 }
 
 export class Sandbox {

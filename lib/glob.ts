@@ -1,0 +1,43 @@
+/** Glob patterns for watch/watch_ignore: `**` any depth, `*` within a segment, `?` one char, `{a,b}` alternatives. */
+const SPECIAL = /[*?{[]/;
+
+export function isGlob(pattern: string): boolean {
+  return SPECIAL.test(pattern);
+}
+
+/** The folder part before the first segment with a wildcard: what to watch for a glob. */
+export function globBase(pattern: string): string {
+  const segments = pattern.split('/');
+  const index = segments.findIndex((segment) => isGlob(segment));
+  return index < 0 ? pattern : segments.slice(0, index).join('/') || '.';
+}
+
+export function globToRegExp(pattern: string): RegExp {
+  let source = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i]!;
+    if (char === '*' && pattern[i + 1] === '*') {
+      const slash = pattern[i + 2] === '/';
+      source += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (char === '*') source += '[^/]*';
+    else if (char === '?') source += '[^/]';
+    else if (char === '{') {
+      const end = pattern.indexOf('}', i);
+      if (end < 0) { source += '\\{'; continue; }
+      source += `(?:${pattern.slice(i + 1, end).split(',').map(escape).join('|')})`;
+      i = end;
+    } else source += escape(char);
+  }
+  return new RegExp(`^${source}$`);
+}
+
+function escape(text: string): string {
+  return text.replace(/[.+^${}()|[\]\\*?]/g, '\\$&');
+}
+
+/** A relative path matches when the pattern matches it or, for a pattern without a slash, its last segment. */
+export function matchesAny(relativePath: string, patterns: RegExp[], basenamePatterns: RegExp[]): boolean {
+  const name = relativePath.slice(relativePath.lastIndexOf('/') + 1);
+  return patterns.some((pattern) => pattern.test(relativePath)) || basenamePatterns.some((pattern) => pattern.test(name));
+}

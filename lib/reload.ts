@@ -1,0 +1,37 @@
+/** What a reload changes: a pure diff of old and new service definitions by name. */
+import { type Config, type ServiceConfig } from './types.ts';
+
+export interface ServiceDiff {
+  added: ServiceConfig[];
+  removed: string[];
+  changed: ServiceConfig[];
+  unchanged: string[];
+}
+
+/** Settings compared as resolved values, so comments, key order and formatting never count as a change. */
+export function diffServices(before: ServiceConfig[], after: ServiceConfig[]): ServiceDiff {
+  const old = new Map(before.map((service) => [service.name, service]));
+  const diff: ServiceDiff = { added: [], removed: [], changed: [], unchanged: [] };
+  for (const service of after) {
+    const previous = old.get(service.name);
+    if (!previous) diff.added.push(service);
+    else if (canonical(previous) !== canonical(service)) diff.changed.push(service);
+    else diff.unchanged.push(service.name);
+  }
+  const names = new Set(after.map((service) => service.name));
+  diff.removed = before.filter((service) => !names.has(service.name)).map((service) => service.name);
+  return diff;
+}
+
+/** Keys sorted recursively: `env: {A, B}` equals `env: {B, A}`. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
+    return Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)));
+  });
+}
+
+/** Global sections a reload applies in place; a new state_dir needs a supervisor restart. */
+export function unappliableChanges(before: Config, after: Config): string[] {
+  return before.stateDir === after.stateDir ? [] : [`state_dir changed (${before.stateDir} -> ${after.stateDir}): restart the supervisor to apply it`];
+}

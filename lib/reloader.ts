@@ -1,0 +1,150 @@
+/** Hot reload: re-read the config, refuse it whole if invalid, else restart exactly what changed; file watchers. */
+import { loadConfig } from './config.ts';
+import { ConfigError, errorMessage } from './errors.ts';
+import { diffServices, unappliableChanges } from './reload.ts';
+import { requestRestart } from './service-restarts.ts';
+import { type Service } from './service.ts';
+import { watchConfigFile, watchServiceSources } from './watch.ts';
+import { type Config, type EventRecord, type ServiceConfig } from './types.ts';
+
+/** What the reloader needs from the supervisor. */
+export interface ReloadTarget {
+  config: Config;
+  readonly services: Map<string, Service>;
+  createService(config: ServiceConfig): Service;
+  record(event: Omit<EventRecord, 'time'>): void;
+  changed(): void;
+  applyGlobals(config: Config): void;
+  readonly signal: AbortSignal;
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  error?: string;
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+  warnings: string[];
+}
+
+export class Reloader {
+  private configWatch: (() => Promise<void>) | null = null;
+  private readonly sourceWatches = new Map<string, () => Promise<void>>();
+  private running: Promise<ReloadResult> | null = null;
+
+  constructor(private readonly target: ReloadTarget) {}
+
+  /** Reads the config file now; reloads never interleave (a second request waits for the first, then runs). */
+  reload(trigger: string): Promise<ReloadResult> {
+    const previous = this.running ?? Promise.resolve(null);
+    const next = previous.then(() => this.reloadNow(trigger));
+    this.running = next;
+    void next.finally(() => { if (this.running === next) this.running = null; });
+    return next;
+  }
+
+  /** The current definition on disk, or null when the file is invalid (then the old one is kept). */
+  readValidConfig(): Config | null {
+    try {
+      return loadConfig({ flag: this.target.config.file }).config;
+    } catch {
+      return null;
+    }
+  }
+
+  private async reloadNow(trigger: string): Promise<ReloadResult> {
+    const empty = { added: [], removed: [], changed: [], unchanged: [], warnings: [] };
+    let next: Config;
+    try {
+      next = loadConfig({ flag: this.target.config.file }).config;
+    } catch (error) {
+      const message = error instanceof ConfigError ? error.problems.join('; ') : errorMessage(error);
+      this.target.record({ event: 'config_error', message, reason: `${trigger}: config refused, keeping the last good one` });
+      return { ok: false, error: message, ...empty };
+    }
+    return this.apply(next, trigger);
+  }
+
+  private async apply(next: Config, trigger: string): Promise<ReloadResult> {
+    const target = this.target;
+    const warnings = unappliableChanges(target.config, next);
+    const nextConfig = { ...next, stateDir: target.config.stateDir };
+    const diff = diffServices(target.config.services, next.services);
+    target.config = nextConfig;
+    target.applyGlobals(nextConfig);
+    const work: Promise<unknown>[] = [];
+    for (const name of diff.removed) {
+      const service = target.services.get(name)!;
+      target.services.delete(name);
+      await this.unwatchSources(name);
+      work.push(service.enqueue(() => service.stop('removed from the config')).then(() => service.dispose()));
+    }
+    for (const config of diff.added) {
+      const service = target.createService(config);
+      target.services.set(config.name, service);
+      if (config.autostart) work.push(service.enqueue(() => service.start('user', 'added to the config')));
+      await this.watchSources(service);
+    }
+    for (const config of diff.changed) {
+      const service = target.services.get(config.name)!;
+      service.updateConfig(config);
+      await this.watchSources(service);
+      const restart = requestRestart(service, 'config changed', { record: (e) => target.record(e), changed: () => target.changed(), hookTimeoutMs: next.hooks.timeoutMs, signal: target.signal });
+      // A restart deferred by wait_idle must not hold the reload command for up to max_wait
+      if (!config.waitIdle) work.push(restart);
+    }
+    await this.configureAutoReload();
+    const result = {
+      ok: true, added: diff.added.map((s) => s.name), removed: diff.removed, changed: diff.changed.map((s) => s.name), unchanged: diff.unchanged, warnings,
+    };
+    target.record({ event: 'config_reloaded', added: result.added, removed: result.removed, changed: result.changed, unchanged: result.unchanged, reason: trigger, ...(warnings.length ? { warnings } : {}) });
+    await Promise.all(work);
+    target.changed();
+    return result;
+  }
+
+  /** Starts every watcher the config asks for. */
+  async start(): Promise<void> {
+    for (const service of this.target.services.values()) await this.watchSources(service);
+    await this.configureAutoReload();
+  }
+
+  private async configureAutoReload(): Promise<void> {
+    const { config } = this.target;
+    if (config.autoReload && !this.configWatch) {
+      this.configWatch = await watchConfigFile(config.file, config.reloadDebounceMs, () => void this.reload('config file saved'));
+    } else if (!config.autoReload && this.configWatch) {
+      await this.configWatch();
+      this.configWatch = null;
+    }
+  }
+
+  private async watchSources(service: Service): Promise<void> {
+    await this.unwatchSources(service.name);
+    if (service.config.watch.length === 0) return;
+    const { config } = this.target;
+    const close = await watchServiceSources(service.config, {
+      excluded: [config.stateDir, config.logs.dir],
+      onChange: (paths, total) => {
+        this.target.record({ event: 'watch_restart', service: service.name, paths, changes: total, reason: `watched files changed: ${paths.join(', ')}` });
+        void requestRestart(service, 'watched files changed', {
+          record: (e) => this.target.record(e), changed: () => this.target.changed(), hookTimeoutMs: config.hooks.timeoutMs, signal: this.target.signal,
+        });
+      },
+    });
+    this.sourceWatches.set(service.name, close);
+  }
+
+  private async unwatchSources(name: string): Promise<void> {
+    const close = this.sourceWatches.get(name);
+    this.sourceWatches.delete(name);
+    await close?.();
+  }
+
+  async close(): Promise<void> {
+    await this.configWatch?.();
+    this.configWatch = null;
+    await Promise.all([...this.sourceWatches.keys()].map((name) => this.unwatchSources(name)));
+  }
+}
