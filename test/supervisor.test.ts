@@ -351,27 +351,6 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.match(status.stderr, /nope/);
   });
 
-  test('a second supervisor on the same config is refused; --detach says so and exits 0; the first is untouched', async () => {
-    const pid = box.service('a')!.pid!;
-    const second = await box.run();
-    assert.equal(second.code, 1, second.stdout + second.stderr);
-    assert.match(second.stderr, new RegExp(`already running \\(pid ${supervisor.pid}\\)`));
-    const detached = await box.run(['--detach']);
-    assert.equal(detached.code, 0, detached.stderr);
-    assert.match(detached.stdout, new RegExp(`already running \\(pid ${supervisor.pid}\\)`));
-
-    assert.ok(alive(supervisor.pid));
-    assert.equal(readPidFile(join(box.stateDir, 'supervisor.pid')), supervisor.pid, 'supervisor.pid is kept');
-    assert.ok(existsSync(socketPath(box.stateDir)), 'the control socket is kept');
-    assert.equal(box.state()?.supervisor.pid, supervisor.pid, 'state.json still describes the running supervisor');
-    assert.equal(box.service('a')?.pid, pid, 'state.json still lists the running services');
-    const status = await box.cli(['status', '--json']);
-    assert.equal(status.code, 0, status.stdout);
-    const restart = await box.cli(['restart', 'idle']);
-    assert.equal(restart.code, 0, restart.stderr);
-    assert.deepEqual(box.serviceProcesses('a'), [pid]);
-  });
-
   test('SIGHUP does not kill the supervisor', async () => {
     const pid = box.service('a')!.pid!;
     process.kill(supervisor.pid, 'SIGHUP');
@@ -422,6 +401,37 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     const stop = await box.cli(['stop', 'a']);
     assert.notEqual(stop.code, 0);
     assert.match(stop.stderr, /no supervisor/);
+  });
+});
+
+describe('a second supervisor on the same state_dir', SUITE, () => {
+  let box: Sandbox;
+  let supervisor: Supervisor;
+  before(async () => {
+    box = new Sandbox([{ name: 'a', command: 'exec sleep 1000' }]);
+    supervisor = await box.startSupervisor();
+  });
+  after(() => box?.cleanup());
+
+  test('--detach says already running and exits 0; a foreground one is refused with exit 1; the first is untouched', async () => {
+    const pid = box.service('a')!.pid!;
+    const detached = await box.run(['--detach']);
+    assert.equal(detached.code, 0, detached.stderr);
+    assert.match(detached.stdout, new RegExp(`already running \\(pid ${supervisor.pid}\\)`));
+    const second = await box.run();
+    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.match(second.stderr, new RegExp(`already running \\(pid ${supervisor.pid}\\)`));
+
+    assert.ok(alive(supervisor.pid));
+    assert.equal(readPidFile(join(box.stateDir, 'supervisor.pid')), supervisor.pid, 'supervisor.pid is kept');
+    assert.ok(existsSync(socketPath(box.stateDir)), 'the control socket is kept');
+    assert.equal(box.state()?.supervisor.pid, supervisor.pid, 'state.json still describes the running supervisor');
+    assert.equal(box.service('a')?.pid, pid, 'state.json still lists the running services');
+    const status = await box.cli(['status', '--json']);
+    assert.equal(status.code, 0, status.stdout);
+    const restart = await box.cli(['restart', 'a']);
+    assert.equal(restart.code, 0, restart.stderr);
+    assert.equal(box.serviceProcesses('a').length, 1);
   });
 });
 
