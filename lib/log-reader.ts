@@ -175,6 +175,8 @@ async function follow(
 ): Promise<void> {
   const { pollMs = 200, signal } = options;
   let current = await openFollowed(file, 'end');
+  // While the file is missing, rotated files that appear are new too: remember which ones existed before.
+  let rotatedBefore = current ? null : await fileIdentities(logFiles(file));
   try {
     await backlog(current ? { handle: current.handle, end: current.offset } : undefined);
     options.onReady?.();
@@ -182,7 +184,11 @@ async function follow(
       if (current) await readNew(current, onLines);
       const onDisk = await stat(file).catch(() => null);
       if (!current) {
-        if (onDisk) { current = await openFollowed(file, 'start'); continue; }
+        if (!onDisk) { await sleep(pollMs, signal); continue; }
+        if (rotatedBefore) await readNewRotations(file, rotatedBefore, onLines);
+        rotatedBefore = null;
+        current = await openFollowed(file, 'start');
+        continue;
       } else if (onDisk && (onDisk.ino !== current.ino || onDisk.dev !== current.dev)) {
         await readNew(current, onLines);
         if (current.partial.length > 0) onLines([current.partial.toString('utf8')]);
@@ -221,6 +227,20 @@ async function readNew(current: Followed, onLines: (lines: string[]) => void): P
     const last = data.lastIndexOf(NEWLINE);
     current.partial = Buffer.from(data.subarray(last + 1));
     if (last >= 0) onLines(data.toString('utf8', 0, last).split('\n'));
+  }
+}
+
+async function fileIdentities(paths: string[]): Promise<Set<string>> {
+  const infos = await Promise.all(paths.map((path) => stat(path).catch(() => null)));
+  return new Set(infos.filter((info) => info !== null).map((info) => `${info.dev}:${info.ino}`));
+}
+
+async function readNewRotations(file: string, before: Set<string>, onLines: (lines: string[]) => void): Promise<void> {
+  for (const path of logFiles(file).filter((candidate) => candidate !== file)) {
+    const info = await stat(path).catch(() => null);
+    if (!info || before.has(`${info.dev}:${info.ino}`)) continue;
+    const lines = await readAllLines(path);
+    if (lines.length > 0) onLines(lines);
   }
 }
 

@@ -4,12 +4,13 @@ import { type Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from './proc.ts';
 import { assertTransition } from './state.ts';
-import { MARKER_ENV, findTree, stopTree } from './tree.ts';
+import { MARKER_ENV, findTree, stopTree, type MarkerCache } from './tree.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from './types.ts';
 
 export interface ServiceDeps {
   /** Value of MARKER_ENV for this service: every descendant inherits it. */
   marker: string;
+  markerCache?: MarkerCache;
   baseEnv: NodeJS.ProcessEnv;
   emit: (event: Omit<EventRecord, 'time'>) => void;
   /** Called after every state or pid change, to persist state.json. */
@@ -164,8 +165,8 @@ export class Service {
 
   /** Descendants that outlived the main process: never two copies of a service. */
   private async killLeftovers(): Promise<void> {
-    if (findTree({ pid: this.lastPid, startTime: -1 }, this.deps.marker).length === 0) return;
-    await stopTree({ pid: this.lastPid, startTime: -1, marker: this.deps.marker, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+    if (findTree({ pid: this.lastPid, startTime: -1 }, this.deps.marker, this.deps.markerCache).length === 0) return;
+    await stopTree({ pid: this.lastPid, startTime: -1, marker: this.deps.marker, cache: this.deps.markerCache, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
   }
 
   private enterBackoff(delayMs: number, attempt: number, reason: string): void {
@@ -175,12 +176,15 @@ export class Service {
       max_restarts: this.config.restartMax, delay_s: delayMs / 1000, reason,
     });
     this.setState('backoff', `${reason}, restarting in ${delayMs / 1000}s`);
-    this.timer = setTimeout(() => {
+    const restart = () => {
       this.timer = null;
       if (this.currentState !== 'backoff') return;
       this.restarts++;
       void this.spawnChild('automatic restart');
-    }, delayMs);
+    };
+    // restart_sec 0 means now: a timer would add at least a millisecond
+    if (delayMs === 0) return restart();
+    this.timer = setTimeout(restart, delayMs);
   }
 
   private enterGaveUp(reason: string): void {
@@ -215,6 +219,7 @@ export class Service {
       pid: child?.pid ?? this.lastPid,
       startTime: child ? this.pidStart : -1,
       marker: this.deps.marker,
+      cache: this.deps.markerCache,
       signal: this.config.stopSignal,
       timeoutMs: this.config.stopTimeoutMs,
       onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),

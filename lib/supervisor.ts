@@ -11,7 +11,7 @@ import { acquireSupervisorLock } from './lock.ts';
 import { serviceMarker, stateDirHash, statePaths, type StatePaths } from './paths.ts';
 import { procStartTime } from './proc.ts';
 import { Service } from './service.ts';
-import { findMarked, stopTree, MARKER_ENV } from './tree.ts';
+import { findMarked, stopTree, MARKER_ENV, MarkerCache } from './tree.ts';
 import { readEnvVar } from './proc.ts';
 import { type Config, type EventRecord, type StateFile } from './types.ts';
 import { OutputRouter } from './output.ts';
@@ -47,6 +47,7 @@ export class Supervisor {
   readonly reloader: Reloader;
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
+  private readonly markerCache = new MarkerCache();
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -143,6 +144,7 @@ export class Supervisor {
   createService(config: Config['services'][number]): Service {
     return new Service(config, {
       marker: serviceMarker(this.config.stateDir, config.name),
+      markerCache: this.markerCache,
       baseEnv: process.env,
       emit: (event) => this.events.record(event),
       changed: () => this.scheduleStateWrite(),

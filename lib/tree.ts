@@ -30,6 +30,8 @@ export interface StopTreeOptions extends TreeRoot {
   killWaitMs?: number;
   /** Called once, just before SIGKILL is sent. */
   onEscalate?: () => void;
+  /** Long-lived marker cache (see MarkerCache). */
+  cache?: MarkerCache;
   /** Walk /proc (default: when it exists); false forces the tree-kill fallback. */
   useProc?: boolean;
 }
@@ -91,12 +93,36 @@ function addDescendants(members: Map<number, ProcStat>, live: ProcStat[]): void 
 interface TreeMemory {
   members: Set<string>;
   unmarked: Set<string>;
+  cache?: MarkerCache;
+}
+
+/**
+ * Markers of processes by pid + start time, kept across walks by a long-lived owner (the supervisor): a process's
+ * initial environment does not change, so each process's environ is read once in its life, not once per crash.
+ */
+export class MarkerCache {
+  private readonly markers = new Map<string, string | null>();
+
+  read(stat: ProcStat): string | null {
+    const key = processKey(stat);
+    if (this.markers.has(key)) return this.markers.get(key)!;
+    const marker = readEnvVar(stat.pid, MARKER_ENV);
+    this.markers.set(key, marker);
+    return marker;
+  }
+
+  /** Forgets processes that no longer exist. */
+  prune(all: ProcStat[]): void {
+    if (this.markers.size < all.length * 2) return;
+    const alive = new Set(all.map(processKey));
+    for (const key of this.markers.keys()) if (!alive.has(key)) this.markers.delete(key);
+  }
 }
 
 function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
   const key = processKey(stat);
   if (memory.unmarked.has(key)) return false;
-  if (readEnvVar(stat.pid, MARKER_ENV) === marker) return true;
+  if ((memory.cache ? memory.cache.read(stat) : readEnvVar(stat.pid, MARKER_ENV)) === marker) return true;
   memory.unmarked.add(key);
   return false;
 }
@@ -104,6 +130,7 @@ function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
 /** One /proc walk. A fresh memory per call keeps nothing stale across calls. */
 function walkTree(root: TreeRoot | null, marker: string | undefined, memory: TreeMemory = { members: new Set(), unmarked: new Set() }): { members: ProcStat[]; status: RootStatus } {
   const all = listProcesses();
+  memory.cache?.prune(all);
   const live = all.filter(isCandidate);
   const status: RootStatus = root ? rootStatus(root, all) : 'gone';
   const members = new Map<number, ProcStat>();
@@ -125,8 +152,8 @@ function walkTree(root: TreeRoot | null, marker: string | undefined, memory: Tre
 }
 
 /** Live pids of the tree; never includes the caller or pid 1. */
-export function findTree(root: TreeRoot | null, marker?: string): number[] {
-  return walkTree(root, marker).members.map((stat) => stat.pid);
+export function findTree(root: TreeRoot | null, marker?: string, cache?: MarkerCache): number[] {
+  return walkTree(root, marker, { members: new Set(), unmarked: new Set(), cache }).members.map((stat) => stat.pid);
 }
 
 /** Every live process whose marker starts with `prefix`: leftovers of a supervisor that was SIGKILLed. */
@@ -190,7 +217,7 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   // Pin the root's identity now, so a pid reused during the stop is never signalled.
   const root: TreeRoot = { pid: options.pid, startTime: options.startTime ?? procStartTime(options.pid) };
-  const memory: TreeMemory = { members: new Set(), unmarked: new Set() };
+  const memory: TreeMemory = { members: new Set(), unmarked: new Set(), cache: options.cache };
   const signalled = new Set<string>();
   const result = (forced: boolean, survivors: number[]): StopTreeResult => ({ forced, survivors, durationMs: performance.now() - started, signalled: signalled.size });
 

@@ -120,15 +120,16 @@ describe('followLog', () => {
     await log.rotate();
     for (const line of lines.slice(50)) log.writeLine(line);
     await log.close();
-    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed');
+    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed').catch((e) => { let p = 0; for (const n of follower.seen.map((x) => Number(x.split(' ')[1]))) { if (n !== p + 1) console.log('JUMP', p, n); p = n; } console.log('FILES', logFiles(file).length, follower.seen.length); throw e; });
     await follower.stop();
     assert.deepEqual(follower.seen, lines);
     assert.ok(logFiles(file).length > 5, 'several rotations happened');
   });
 
-  test('rotations faster than polling (and with compression) still miss nothing', async () => {
+  for (const exists of [true, false]) test(`rotations faster than polling miss nothing (file ${exists ? 'exists' : 'created after following starts'})`, async () => {
     const file = join(freshDir(), 'svc.log');
     const log = new RotatingLog({ file, maxSizeBytes: 2000, keep: 1000, compress: false });
+    if (exists) await log.flush();
     const follower = await startFollowing(file, { pollMs: 100 });
     const lines = numbered(1, 5000);
     for (let i = 0; i < lines.length; i += 100) {
@@ -136,7 +137,7 @@ describe('followLog', () => {
       await log.flush();
     }
     await log.close();
-    await waitFor(() => follower.seen.length >= lines.length, 5000, `all lines followed (${follower.seen.length})`).catch((e) => { console.log(JSON.stringify(follower.seen)); throw e; });
+    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed').catch((e) => { let p = 0; for (const n of follower.seen.map((x) => Number(x.split(' ')[1]))) { if (n !== p + 1) console.log('JUMP', p, n); p = n; } console.log('FILES', logFiles(file).length, follower.seen.length); throw e; });
     await follower.stop();
     assert.deepEqual(follower.seen, lines);
   });

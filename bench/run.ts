@@ -1,0 +1,137 @@
+/** `npm run bench`: prints the benchmark table and writes it to bench/RESULTS.md. Never part of `npm test`. */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processRssBytes } from '../lib/proc.ts';
+import { benchTree } from './tree.bench.ts';
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const RUN = join(ROOT, 'run.ts');
+const CLI = join(ROOT, 'restart-control.ts');
+
+interface Row { what: string; result: string; target: string; reference: string }
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+async function waitFor<T>(check: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+function readEvents(dir: string): { event: string; service?: string; pid?: number; time: string }[] {
+  try {
+    return readFileSync(join(dir, '.restart-control', 'events.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  } catch {
+    return [];
+  }
+}
+
+async function withSupervisor<T>(yaml: string, work: (dir: string, supervisorPid: number) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-bench-'));
+  writeFileSync(join(dir, 'rc.yaml'), yaml);
+  const supervisor = spawn(RUN, ['--config', join(dir, 'rc.yaml')], { stdio: 'ignore' });
+  try {
+    await waitFor(() => readEvents(dir).some((e) => e.event === 'supervisor_started') && spawnSync(CLI, ['--config', join(dir, 'rc.yaml'), 'status']).status === 0, 30_000, 'supervisor');
+    return await work(dir, supervisor.pid!);
+  } finally {
+    spawnSync(CLI, ['--config', join(dir, 'rc.yaml'), 'shutdown'], { stdio: 'ignore' });
+    supervisor.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILL the service, then read the supervisor's `started` event time for the new pid. */
+async function benchCrashToNewPid(crashes = 25): Promise<number[]> {
+  const yaml = 'services:\n  - name: victim\n    command: [sleep, "1000"]\n    restart: always\n    restart_sec: 0\n';
+  return withSupervisor(yaml, async (dir) => {
+    const samples: number[] = [];
+    for (let i = 0; i < crashes; i++) {
+      const started = () => readEvents(dir).filter((e) => e.event === 'started' && e.service === 'victim');
+      const before = await waitFor(() => started().at(-1), 5000, 'victim started');
+      const count = started().length;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const killedAt = Date.now();
+      process.kill(before.pid!, 'SIGKILL');
+      const next = await waitFor(() => (started().length > count ? started().at(-1) : undefined), 5000, 'new pid');
+      samples.push(Date.parse(next.time) - killedAt);
+    }
+    return samples;
+  });
+}
+
+async function benchStatus(runs = 20): Promise<number[]> {
+  const yaml = 'services:\n  - name: a\n    command: [sleep, "1000"]\n  - name: b\n    command: [sleep, "1000"]\n';
+  return withSupervisor(yaml, async (dir) => {
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = process.hrtime.bigint();
+      const result = spawnSync(CLI, ['--config', join(dir, 'rc.yaml'), 'status', '--json']);
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+      if (result.status !== 0) throw new Error(`status exited ${result.status}: ${result.stderr}`);
+    }
+    return samples;
+  });
+}
+
+function benchNodeBaseline(runs = 10): number[] {
+  return Array.from({ length: runs }, () => {
+    const started = process.hrtime.bigint();
+    spawnSync(process.execPath, ['-e', '0']);
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  });
+}
+
+async function benchRss50(): Promise<number> {
+  const services = Array.from({ length: 50 }, (_, i) => `  - name: s${i}\n    command: [sleep, "1000"]\n`).join('');
+  return withSupervisor(`services:\n${services}`, async (dir, pid) => {
+    await waitFor(() => readEvents(dir).filter((e) => e.event === 'started').length >= 50, 30_000, '50 services');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    return (processRssBytes(pid) ?? 0) / 1024 / 1024;
+  });
+}
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const crash = await benchCrashToNewPid();
+  rows.push({ what: `crash-to-new-pid, median of ${crash.length} crashes (min ${Math.min(...crash)} / max ${Math.max(...crash)} ms)`, result: `${median(crash)} ms`, target: '≤ 10 ms', reference: 'PM2 ~5 ms, supervisord ~1000 ms' });
+  const status = await benchStatus();
+  const baseline = benchNodeBaseline();
+  rows.push({ what: `\`status --json\` wall time incl. process start, median of ${status.length}`, result: `${median(status).toFixed(0)} ms`, target: '≤ 100 ms', reference: `pm2 jlist ~150 ms, supervisorctl ~135 ms; \`node -e 0\` here: ${median(baseline).toFixed(0)} ms` });
+  const rss = await benchRss50();
+  rows.push({ what: 'supervisor RSS with 50 services', result: `${rss.toFixed(1)} MiB`, target: '≤ 58 MiB', reference: "PM2's daemon" });
+  const tree = await benchTree();
+  rows.push({ what: '15-process tree, 5 ignoring SIGTERM: survivors / stop time', result: `${tree.survivors} / ${tree.stopMs.toFixed(0)} ms (stop_timeout ${tree.timeoutMs} ms)`, target: `0 / ≤ ${tree.timeoutMs + 100} ms`, reference: 'PM2 1.9 s; supervisord leaves 10–15 orphans' });
+  try {
+    const { benchLogs } = await import('./logs.bench.ts');
+    const logs = await benchLogs();
+    rows.push({ what: `${logs.lines} lines written as fast as possible, max_size 1MB, keep 5: writer start → last line on disk`, result: `${logs.ms.toFixed(0)} ms`, target: '≤ ~75 ms', reference: 'PM2 and supervisord ~70–80 ms' });
+    rows.push({ what: 'lines lost / duplicated / torn', result: `${logs.lost} / ${logs.duplicated} / ${logs.torn}`, target: '0 / 0 / 0', reference: 'supervisord tears 1–4 lines per run' });
+    rows.push({ what: 'largest log file', result: `${logs.largestFile} bytes`, target: `≤ ${logs.maxSize} + one line`, reference: "PM2's logrotate: 4 MiB at a 1 MiB limit" });
+    rows.push({ what: 'capture CPU time for it', result: `${logs.cpuMs.toFixed(0)} ms`, target: '—', reference: '' });
+  } catch (error) {
+    rows.push({ what: 'log capture', result: `not run: ${(error as Error).message}`, target: '', reference: '' });
+  }
+  const table = [
+    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}.`,
+    '',
+    '| benchmark | result | target | reference |',
+    '|---|---|---|---|',
+    ...rows.map((row) => `| ${row.what} | ${row.result} | ${row.target} | ${row.reference} |`),
+    '',
+  ].join('\n');
+  process.stdout.write(table);
+  writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), `# Benchmark results (\`npm run bench\`)\n\n${table}`);
+}
+
+await main();
