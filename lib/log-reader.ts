@@ -4,7 +4,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip } from 'node:zlib';
-import { escapeRegExp } from './logs.ts';
+import { escapeRegExp, rotatedName } from './logs.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
 import { type EventRecord } from './types.ts';
 
@@ -137,8 +137,11 @@ async function readExactly(handle: FileHandle, buffer: Buffer, position: number)
 
 async function readAllLines(path: string): Promise<string[]> {
   const raw = await readFile(path).catch(() => null);
-  if (!raw) return [];
-  const text = (path.endsWith('.gz') ? await gunzipAsync(raw) : raw).toString('utf8');
+  return raw ? splitLines(raw, path.endsWith('.gz')) : [];
+}
+
+async function splitLines(raw: Buffer, gzipped: boolean): Promise<string[]> {
+  const text = (gzipped ? await gunzipAsync(raw) : raw).toString('utf8');
   if (text === '') return [];
   return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
 }
@@ -167,7 +170,9 @@ export function followLog(file: string, onLines: (lines: string[]) => void, opti
   });
 }
 
-interface Followed { handle: FileHandle; dev: number; ino: number; offset: number; partial: Buffer }
+interface Followed { handle: FileHandle; id: string; offset: number; partial: Buffer }
+
+const idOf = (info: { dev: number; ino: number }): string => `${info.dev}:${info.ino}`;
 
 async function follow(
   file: string, onLines: (lines: string[]) => void, options: FollowOptions,
@@ -175,32 +180,35 @@ async function follow(
 ): Promise<void> {
   const { pollMs = 200, signal } = options;
   let current = await openFollowed(file, 'end');
-  // While the file is missing, rotated files that appear are new too: remember which ones existed before.
-  let rotatedBefore = current ? null : await fileIdentities(logFiles(file));
+  // While the file is missing, rotated files that appear are new too: remember the ones that existed.
+  const existingIds = current ? null : new Set((await Promise.all(logFiles(file).map(identity))).filter((id): id is string => id !== null));
   try {
     await backlog(current ? { handle: current.handle, end: current.offset } : undefined);
     options.onReady?.();
     while (!signal?.aborted) {
       if (current) await readNew(current, onLines);
       const onDisk = await stat(file).catch(() => null);
-      if (!current) {
-        if (!onDisk) { await sleep(pollMs, signal); continue; }
-        if (rotatedBefore) await readNewRotations(file, rotatedBefore, onLines);
-        rotatedBefore = null;
-        current = await openFollowed(file, 'start');
-        continue;
-      } else if (onDisk && (onDisk.ino !== current.ino || onDisk.dev !== current.dev)) {
-        await readNew(current, onLines);
-        if (current.partial.length > 0) onLines([current.partial.toString('utf8')]);
-        await readSkippedRotations(file, current, onLines);
-        await current.handle.close().catch(() => {});
-        current = await openFollowed(file, 'start');
-        continue;
-      } else if (onDisk && onDisk.size < current.offset) {
+      if (onDisk && (current === null || idOf(onDisk) !== current.id)) {
+        // Open the new file first: whatever rotates after this is found by its identity on a later turn.
+        const next = await openFollowed(file, 'start');
+        if (next) {
+          if (current) {
+            await readNew(current, onLines); // the last lines written before the rename
+            if (current.partial.length > 0) onLines([current.partial.toString('utf8')]);
+            await readRotatedBetween(file, current.id, next.id, onLines);
+            await current.handle.close().catch(() => {});
+          } else if (existingIds) {
+            await readRotatedBetween(file, existingIds, next.id, onLines);
+          }
+          current = next;
+          continue;
+        }
+      } else if (current && onDisk && onDisk.size < current.offset) {
+        // Truncated in place (copytruncate): start over.
         current.offset = 0;
         current.partial = EMPTY;
         continue;
-      } else if (onDisk && onDisk.size > current.offset) {
+      } else if (current && onDisk && onDisk.size > current.offset) {
         continue;
       }
       await sleep(pollMs, signal);
@@ -214,7 +222,7 @@ async function openFollowed(file: string, from: 'start' | 'end'): Promise<Follow
   const handle = await open(file, 'r').catch(() => null);
   if (!handle) return null;
   const info = await handle.stat();
-  return { handle, dev: info.dev, ino: info.ino, offset: from === 'end' ? info.size : 0, partial: EMPTY };
+  return { handle, id: idOf(info), offset: from === 'end' ? info.size : 0, partial: EMPTY };
 }
 
 async function readNew(current: Followed, onLines: (lines: string[]) => void): Promise<void> {
@@ -230,29 +238,53 @@ async function readNew(current: Followed, onLines: (lines: string[]) => void): P
   }
 }
 
-async function fileIdentities(paths: string[]): Promise<Set<string>> {
-  const infos = await Promise.all(paths.map((path) => stat(path).catch(() => null)));
-  return new Set(infos.filter((info) => info !== null).map((info) => `${info.dev}:${info.ino}`));
+async function identity(path: string): Promise<string | null> {
+  const info = await stat(path).catch(() => null);
+  return info ? idOf(info) : null;
 }
 
-async function readNewRotations(file: string, before: Set<string>, onLines: (lines: string[]) => void): Promise<void> {
-  for (const path of logFiles(file).filter((candidate) => candidate !== file)) {
-    const info = await stat(path).catch(() => null);
-    if (!info || before.has(`${info.dev}:${info.ino}`)) continue;
-    const lines = await readAllLines(path);
-    if (lines.length > 0) onLines(lines);
+/**
+ * Rotations faster than our polling: emits, oldest first, the rotated files newer than the last one read (`read`
+ * tells it apart: one identity, or the set that existed when following started) and older than `nextId`, the file
+ * now open at the path. Names shift while we look, so files are tracked by identity: each step finds the oldest
+ * unread file, opens it, checks it is still that file (else looks again), then reads it. A followed file that was
+ * gzipped meanwhile has a new identity and cannot be placed: those lines are not recovered.
+ */
+async function readRotatedBetween(file: string, read: string | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
+  for (let attempts = 0; attempts < 10_000; attempts++) {
+    const last = read;
+    const { oldestUnread, met } = await findOldestUnread(file, (id) => (typeof last === 'string' ? id === last : last.has(id)));
+    if ((!met && typeof read === 'string') || !oldestUnread || oldestUnread.id === nextId) return;
+    const handle = await open(oldestUnread.path, 'r').catch(() => null);
+    if (!handle) continue;
+    try {
+      if (idOf(await handle.stat()) !== oldestUnread.id) continue;
+      const lines = await splitLines(await handle.readFile(), oldestUnread.path.endsWith('.gz'));
+      if (lines.length > 0) onLines(lines);
+    } finally {
+      await handle.close().catch(() => {});
+    }
+    read = oldestUnread.id;
   }
 }
 
-/** Rotations faster than our polling: emit the rotated files newer than the one we followed. */
-async function readSkippedRotations(file: string, old: Followed, onLines: (lines: string[]) => void): Promise<void> {
-  const rotated = logFiles(file).filter((path) => path !== file);
-  const infos = await Promise.all(rotated.map((path) => stat(path).catch(() => null)));
-  const found = infos.findIndex((info) => info !== null && info.ino === old.ino && info.dev === old.dev);
-  if (found < 0) return;
-  for (const path of rotated.slice(found + 1)) {
-    const lines = await readAllLines(path);
-    if (lines.length > 0) onLines(lines);
+/**
+ * Walks `.1`, `.2`, … (newest first) until a file `isRead` accepts; returns the one just before it. Walking upward is
+ * safe while rotations shift names upward: a file moves the way we walk, so it is met again, never jumped over.
+ */
+async function findOldestUnread(file: string, isRead: (id: string) => boolean): Promise<{ oldestUnread: { path: string; id: string } | null; met: boolean }> {
+  const highest = Math.max(0, ...logFiles(file).map((path) => Number(/\.(\d+)(?:\.gz)?$/.exec(path)?.[1] ?? 0)));
+  let oldestUnread: { path: string; id: string } | null = null;
+  for (let index = 1; ; index++) {
+    let path = rotatedName(file, index);
+    let id = await identity(path);
+    if (id === null) { path = rotatedName(file, index, true); id = await identity(path); }
+    if (id === null) {
+      if (index > highest) return { oldestUnread, met: false };
+      continue;
+    }
+    if (isRead(id)) return { oldestUnread, met: true };
+    oldestUnread = { path, id };
   }
 }
 
@@ -303,7 +335,9 @@ export async function interleaveServiceLogs(services: ServiceLog[], n: number, o
 /** Follows several service logs at once, each line prefixed with its service when there are several. */
 export async function followServiceLogs(services: ServiceLog[], onLines: (lines: string[]) => void, options: FollowOptions = {}): Promise<void> {
   const prefix = serviceLinePrefixer(services);
-  await Promise.all(services.map((service) => followLog(service.file, (lines) => onLines(lines.map((line) => prefix(service.name, line))), { ...options, backlog: 0 })));
+  let ready = 0;
+  const onReady = (): void => { if (++ready === services.length) options.onReady?.(); };
+  await Promise.all(services.map((service) => followLog(service.file, (lines) => onLines(lines.map((line) => prefix(service.name, line))), { ...options, backlog: 0, onReady })));
 }
 
 export interface EventFilters {

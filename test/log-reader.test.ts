@@ -120,7 +120,7 @@ describe('followLog', () => {
     await log.rotate();
     for (const line of lines.slice(50)) log.writeLine(line);
     await log.close();
-    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed').catch((e) => { let p = 0; for (const n of follower.seen.map((x) => Number(x.split(' ')[1]))) { if (n !== p + 1) console.log('JUMP', p, n); p = n; } console.log('FILES', logFiles(file).length, follower.seen.length); throw e; });
+    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed');
     await follower.stop();
     assert.deepEqual(follower.seen, lines);
     assert.ok(logFiles(file).length > 5, 'several rotations happened');
@@ -137,7 +137,7 @@ describe('followLog', () => {
       await log.flush();
     }
     await log.close();
-    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed').catch((e) => { let p = 0; for (const n of follower.seen.map((x) => Number(x.split(' ')[1]))) { if (n !== p + 1) console.log('JUMP', p, n); p = n; } console.log('FILES', logFiles(file).length, follower.seen.length); throw e; });
+    await waitFor(() => follower.seen.length >= lines.length, 5000, 'all lines followed');
     await follower.stop();
     assert.deepEqual(follower.seen, lines);
   });
@@ -200,7 +200,9 @@ describe('several services', () => {
     const seen: string[] = [];
     const controller = new AbortController();
     aborts.add(controller);
-    const running = followServiceLogs(services, (lines) => seen.push(...lines), { pollMs: 10, signal: controller.signal });
+    let ready = false;
+    const running = followServiceLogs(services, (lines) => seen.push(...lines), { pollMs: 10, signal: controller.signal, onReady: () => { ready = true; } });
+    await waitFor(() => ready, 5000, 'ready');
     writeFileSync(services[0]!.file, 'x\n');
     writeFileSync(services[1]!.file, 'y\n');
     await waitFor(() => seen.length === 2, 5000, 'both lines');

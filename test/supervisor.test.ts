@@ -22,7 +22,7 @@ function only<T>(list: T[], what: string): T {
   return list[0]!;
 }
 
-function pick(event: EventRecord, keys: string[]): Record<string, unknown> {
+function pick(event: Record<string, unknown>, keys: string[]): Record<string, unknown> {
   return Object.fromEntries(keys.map((key) => [key, event[key]]));
 }
 
@@ -437,6 +437,7 @@ describe('a second supervisor on the same state_dir', SUITE, () => {
 
 describe('a SIGKILLed supervisor, started again', SUITE, () => {
   let box: Sandbox;
+  let second: Supervisor | undefined;
   before(() => {
     box = new Sandbox([
       { name: 'one', command: 'exec sleep 1000' },
@@ -457,7 +458,7 @@ describe('a SIGKILLed supervisor, started again', SUITE, () => {
     assert.ok(leftovers.every((pid) => alive(pid)), 'the services outlive a SIGKILLed supervisor');
 
     const startedAt = performance.now();
-    const second = await box.startSupervisor();
+    second = await box.startSupervisor();
     assert.ok(performance.now() - startedAt < 8_000, 'the lock of a SIGKILLed supervisor does not block');
     assert.deepEqual(leftovers.filter((pid) => alive(pid)), [], 'every process of the old supervisor is gone');
     assert.deepEqual(counts(), expected, 'exactly one copy of each service');
@@ -466,6 +467,18 @@ describe('a SIGKILLed supervisor, started again', SUITE, () => {
       assert.ok(alive(box.service(name)!.pid!));
     }
     assert.equal(readPidFile(join(box.stateDir, 'supervisor.pid')), second.pid);
+  });
+
+  test('SIGINT, like SIGTERM, stops every service and exits 0', async () => {
+    assert.ok(second, 'the supervisor of the previous test runs');
+    assert.equal(box.serviceProcesses().length, 5);
+    process.kill(second.pid, 'SIGINT');
+    const exit = await Promise.race([second.exited, delay(10_000).then(() => 'timeout' as const)]);
+    assert.deepEqual(exit, { code: 0, signal: null }, second.output());
+    assert.deepEqual(box.serviceProcesses(), []);
+    assert.equal(existsSync(join(box.stateDir, 'supervisor.pid')), false);
+    assert.equal(existsSync(socketPath(box.stateDir)), false);
+    assert.match(String(box.eventsOf('one', 'stopped').at(-1)!.reason), /SIGINT/);
   });
 });
 
