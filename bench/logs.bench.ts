@@ -2,13 +2,16 @@
  * 200,000 numbered lines (4 MB) from a real child, as fast as it writes, through captureOutput into a RotatingLog with
  * max_size 1MB and keep 5 (compress off: gzip runs in the background and is not what is timed).
  *
+ * The timed writer is `cat` of the lines test/fixtures/numbered-lines.sh produced before the clock started: seq's own
+ * number formatting takes ~70 ms here and a node writer ~50 ms of startup, which would time the writer, not the capture.
+ *
  * With keep 5 the oldest lines are deleted by design, so correctness is judged on what is retained: the retained
  * numbers must form one contiguous run ending at the last line, with no duplicate and no torn line. `lost` counts the
  * holes in that run plus any missing tail; the tests (test/capture.test.ts) check the full run with a keep large
  * enough to retain everything.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -17,8 +20,7 @@ import { captureOutput } from '../lib/capture.ts';
 import { logFiles } from '../lib/log-reader.ts';
 import { RotatingLog } from '../lib/logs.ts';
 
-/** seq-based: the writer's own startup is ~1 ms, so the time measured is the capture's. */
-const WRITER = fileURLToPath(new URL('../test/fixtures/numbered-lines.sh', import.meta.url));
+const GENERATOR = fileURLToPath(new URL('../test/fixtures/numbered-lines.sh', import.meta.url));
 const LINE = /^line (\d{8}) xxxxx$/;
 
 export interface LogsBenchResult {
@@ -41,11 +43,13 @@ export async function benchLogs(options: { lines?: number; maxSizeBytes?: number
   const dir = mkdtempSync(join(tmpdir(), 'rc-bench-logs-'));
   try {
     const file = join(dir, 'bench.log');
+    const prepared = join(dir, 'lines.txt');
+    writeFileSync(prepared, execFileSync(GENERATOR, [String(lines)], { maxBuffer: lines * 64 }));
     const log = new RotatingLog({ file, maxSizeBytes: maxSize, keep: options.keep ?? 5, compress: false });
     await log.flush(); // the file is open before the clock starts, as it is for a running supervisor
     const cpuBefore = process.cpuUsage();
     const start = performance.now();
-    const child = spawn(WRITER, [String(lines)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('cat', [prepared], { stdio: ['ignore', 'pipe', 'pipe'] });
     const { done } = captureOutput({ stdout: child.stdout, stderr: child.stderr, log, timestamps: false });
     await done;
     await log.flush();

@@ -46,8 +46,10 @@ interface CaptureContext {
  * Starts reading both streams. A source is paused while the sink is over its high-water mark (the service then blocks
  * on its own write) and resumed on 'drain'. `done` resolves when both streams have ended and every line, including a
  * final line without a newline (written with one added), has been handed to the sink; `log.flush()` puts it on disk.
+ * `stop()` ends the capture now (e.g. the service exited but an escaped grandchild still holds the pipes): it writes
+ * any held partial line, destroys both streams and resolves `done`.
  */
-export function captureOutput(options: CaptureOptions): { done: Promise<void> } {
+export function captureOutput(options: CaptureOptions): { done: Promise<void>; stop: () => void } {
   const context: CaptureContext = {
     log: options.log,
     timestamps: options.timestamps,
@@ -61,14 +63,22 @@ export function captureOutput(options: CaptureOptions): { done: Promise<void> } 
     context.paused.clear();
   };
   context.log.on('drain', onDrain);
-  const sources: Array<[Readable | null, StreamName]> = [[options.stdout, 'stdout'], [options.stderr, 'stderr']];
-  const done = Promise.all(sources.map(([stream, name]) => (stream ? captureStream(stream, name, context) : undefined)))
-    .then(() => { context.log.off('drain', onDrain); });
-  return { done };
+  const sources = ([[options.stdout, 'stdout'], [options.stderr, 'stderr']] as const)
+    .filter((source): source is readonly [Readable, StreamName] => source[0] !== null);
+  const captures = sources.map(([stream, name]) => ({ stream, ...captureStream(stream, name, context) }));
+  const done = Promise.all(captures.map((capture) => capture.done)).then(() => { context.log.off('drain', onDrain); });
+  const stop = (): void => {
+    for (const capture of captures) {
+      capture.end();
+      capture.stream.destroy();
+    }
+  };
+  return { done, stop };
 }
 
-function captureStream(stream: Readable, name: StreamName, context: CaptureContext): Promise<void> {
+function captureStream(stream: Readable, name: StreamName, context: CaptureContext): { done: Promise<void>; end: () => void } {
   let partial: Buffer | null = null;
+  let ended = false;
   const emit = (complete: Buffer): void => {
     if (context.onLine) reportLines(complete, name, context.onLine);
     if (!context.log.write(formatLines(complete, name, context))) {
@@ -76,7 +86,7 @@ function captureStream(stream: Readable, name: StreamName, context: CaptureConte
       context.paused.add(stream);
     }
   };
-  stream.on('data', (data: Buffer | string) => {
+  const onData = (data: Buffer | string): void => {
     const chunk = typeof data === 'string' ? Buffer.from(data) : data;
     const lastNewline = chunk.lastIndexOf(NEWLINE);
     if (lastNewline < 0) {
@@ -88,22 +98,24 @@ function captureStream(stream: Readable, name: StreamName, context: CaptureConte
     const complete = partial ? Buffer.concat([partial, head]) : head;
     partial = lastNewline + 1 < chunk.length ? chunk.subarray(lastNewline + 1) : null;
     emit(complete);
-  });
-  return new Promise((resolve) => {
-    let ended = false;
-    const end = (): void => {
-      if (ended) return;
-      ended = true;
-      if (partial) emit(Buffer.concat([partial, NEWLINE_BUFFER]));
-      partial = null;
-      context.paused.delete(stream);
-      resolve();
-    };
-    stream.once('end', end);
-    stream.once('close', end);
-    // A broken pipe ends the capture; the exit of the service is reported elsewhere.
-    stream.once('error', end);
-  });
+  };
+  stream.on('data', onData);
+  let resolve!: () => void;
+  const done = new Promise<void>((settle) => { resolve = settle; });
+  const end = (): void => {
+    if (ended) return;
+    ended = true;
+    stream.off('data', onData);
+    if (partial) emit(Buffer.concat([partial, NEWLINE_BUFFER]));
+    partial = null;
+    context.paused.delete(stream);
+    resolve();
+  };
+  stream.once('end', end);
+  stream.once('close', end);
+  // A broken pipe ends the capture; the exit of the service is reported elsewhere.
+  stream.on('error', end);
+  return { done, end };
 }
 
 /** stdout without timestamps passes through untouched; otherwise each line gets its prefix. */

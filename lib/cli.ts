@@ -125,6 +125,27 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(nextCommand(io, context(cmd).configFile, options));
     });
 
+  sub('logs', 'the restart log, or the output of services (several are interleaved by time)')
+    .argument('[service...]', 'services whose output to show')
+    .option('-n <lines>', 'last N lines (default 50)')
+    .option('-f, --follow', 'keep printing new lines, across rotations, until Ctrl-C')
+    .option('--since <duration>', 'only lines from the last DURATION (e.g. 1h)')
+    .action(async (names: string[], options: { n?: string; follow?: boolean; since?: string }, cmd: Command) => {
+      const { logsCommand } = await import('./cli-logs.ts');
+      const { configFile, stateDir } = context(cmd);
+      setExit(await logsCommand(io, configFile, stateDir, names, options));
+    });
+  sub('events', 'the event stream (events.jsonl), human-readable or raw JSON lines')
+    .option('-n <count>', 'last N events (default 50)')
+    .option('-f, --follow', 'keep printing new events until Ctrl-C')
+    .option('--json', 'raw JSON lines')
+    .option('--service <name>', 'only this service')
+    .option('--type <type>', 'only this event type (comma-separated for several)')
+    .action(async (options: { n?: string; follow?: boolean; json?: boolean; service?: string; type?: string }, cmd: Command) => {
+      const { eventsCommand } = await import('./cli-logs.ts');
+      setExit(await eventsCommand(io, context(cmd).stateDir, options));
+    });
+
   const notify = program.command('notify').description('notifications').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   notify.command('test').description('send a test event to every configured sink and report each result')
     .option('--event <type>', 'event type of the test event', 'crashed')

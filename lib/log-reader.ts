@@ -158,10 +158,11 @@ export interface FollowOptions extends ReadOptions {
 }
 
 /**
- * Emits lines appended to `file` until `signal` aborts, like `tail -F`. On rotation (another inode at the path) it
- * finishes the old file through its still-open fd, reads any rotated file it skipped entirely (plain files only, matched
- * by inode: one already gzipped is missed), then reads the new file from its start. A file that shrinks was truncated
- * in place: reading restarts at 0.
+ * Emits lines appended to `file` until `signal` aborts, like `tail -F` (polling every `pollMs`). On rotation (another
+ * inode at the path) it finishes the old file through its still-open fd, reads any rotated file it skipped entirely
+ * (several rotations within one poll), then reads the new file from its start: no line missed or doubled. The one gap
+ * left: several rotations within one poll *and* the followed file already gzipped (its inode is gone, so the files
+ * after it cannot be placed). A file that shrinks was truncated in place: reading restarts at 0.
  */
 export function followLog(file: string, onLines: (lines: string[]) => void, options: FollowOptions = {}): Promise<void> {
   return follow(file, onLines, options, async (pinned) => {

@@ -5,6 +5,7 @@ import { mkdir, open, readdir, rename, stat, unlink, utimes, type FileHandle } f
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
+import { type LogsConfig } from './types.ts';
 
 export interface RotatingLogOptions {
   file: string;
@@ -36,6 +37,16 @@ const NEWLINE_BUFFER = Buffer.from('\n');
 
 export function droppedLinesNote({ droppedLines }: { droppedLines: number }): string {
   return `[restart-control] ${droppedLines} lines dropped here: the log could not be written`;
+}
+
+/** `<logs dir>/<service>.log`: where a service's stdout and stderr go. */
+export function serviceLogFile(logs: LogsConfig, service: string): string {
+  return join(logs.dir, `${service}.log`);
+}
+
+/** The rotation settings of the `logs:` config, for any RotatingLog. */
+export function rotationOptions(logs: LogsConfig): Pick<RotatingLogOptions, 'maxSizeBytes' | 'keep' | 'compress'> {
+  return { maxSizeBytes: logs.maxSizeBytes, keep: logs.keep, compress: logs.compress };
 }
 
 export function rotatedName(file: string, index: number, gzipped = false): string {
@@ -90,7 +101,10 @@ export class RotatingLog extends EventEmitter {
     this.kick(); // create the file now, so `logs -f` has something to follow
   }
 
-  /** Appends complete lines (a missing final newline is added). Returns false when the caller should wait for 'drain'. */
+  /**
+   * Appends complete lines (a missing final newline is added). Returns false when the caller should pause until 'drain';
+   * never while writing fails (see maxBufferBytes). `callback` runs once the data is on disk, or dropped.
+   */
   write(lines: string | Buffer, callback?: () => void): boolean {
     let chunk = typeof lines === 'string' ? Buffer.from(lines) : lines;
     if (chunk.length > 0 && chunk[chunk.length - 1] !== NEWLINE) chunk = Buffer.concat([chunk, NEWLINE_BUFFER]);
@@ -113,7 +127,7 @@ export class RotatingLog extends EventEmitter {
     this.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  /** Starts a new file now (rotate_on_restart). Lines queued but not yet written go to the new file. No-op while failing. */
+  /** Starts a new file (rotate_on_restart) once what was written before the call is on disk. No-op while failing or empty. */
   rotate(): Promise<void> {
     if (this.closed || this.failing) return Promise.resolve();
     return new Promise((resolve) => { this.rotateWaiters.push(resolve); this.kick(); });

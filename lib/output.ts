@@ -1,37 +1,81 @@
-/** Routes each service's stdout/stderr into its log file under the logs dir. */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { join } from 'node:path';
+/** Every log the supervisor writes: each service's output, events.jsonl and the restart log, all rotating line-safely. */
 import { type Readable } from 'node:stream';
-import { type Config } from './types.ts';
+import { captureOutput, LineRing } from './capture.ts';
+import { RotatingLog, rotationOptions, serviceLogFile } from './logs.ts';
+import { formatRestartLogEntry } from './restart-log.ts';
+import { type Config, type EventRecord } from './types.ts';
+
+/** Output lines kept per service for crash notifications. */
+const TAIL_LINES = 20;
+
+type Record = (event: Omit<EventRecord, 'time'>) => void;
 
 export class OutputRouter {
-  private readonly files = new Map<string, WriteStream>();
+  private readonly serviceLogs = new Map<string, RotatingLog>();
+  private readonly tails = new Map<string, LineRing>();
+  private readonly captures = new Set<{ done: Promise<void>; stop: () => void }>();
+  private eventsLog: RotatingLog | null = null;
+  private restartLog: RotatingLog | null = null;
 
-  constructor(private config: Config) {}
+  constructor(private config: Config, private readonly record: Record = () => undefined) {}
 
-  attach(service: string, stdout: Readable, stderr: Readable, _timestamps: boolean): void {
-    let file = this.files.get(service);
-    if (!file) {
-      file = createWriteStream(join(this.config.logs.dir, `${service}.log`), { flags: 'a' });
-      file.on('error', () => undefined);
-      this.files.set(service, file);
+  /** events.jsonl and restart.log; `eventsFile` lives in state_dir. */
+  openSupervisorLogs(eventsFile: string): void {
+    this.eventsLog = this.open(eventsFile, 'events.jsonl');
+    this.restartLog = this.open(this.config.logs.restartLog, 'restart log');
+  }
+
+  /** One event, to events.jsonl and (formatted) to the restart log: the two never disagree. */
+  writeEvent(event: EventRecord): void {
+    this.eventsLog?.writeLine(JSON.stringify(event));
+    if (this.restartLog) this.restartLog.write(formatRestartLogEntry(event));
+  }
+
+  attach(service: string, stdout: Readable, stderr: Readable, timestamps: boolean): void {
+    let log = this.serviceLogs.get(service);
+    if (!log) {
+      log = this.open(serviceLogFile(this.config.logs, service), service);
+      this.serviceLogs.set(service, log);
     }
-    stdout.pipe(file, { end: false });
-    stderr.pipe(file, { end: false });
+    let tail = this.tails.get(service);
+    if (!tail) {
+      tail = new LineRing(TAIL_LINES);
+      this.tails.set(service, tail);
+    }
+    const ring = tail;
+    const capture = captureOutput({ stdout, stderr, log, timestamps, onLine: (line) => ring.push(line) });
+    this.captures.add(capture);
+    void capture.done.finally(() => this.captures.delete(capture));
+  }
+
+  private open(file: string, what: string): RotatingLog {
+    const service = what.includes('.') || what.includes(' ') ? undefined : what;
+    return new RotatingLog({
+      file,
+      ...rotationOptions(this.config.logs),
+      onError: (error) => this.record({ event: 'log_error', service, file, message: error.message, reason: `cannot write ${file}: ${error.message}` }),
+      onRecover: ({ droppedLines }) => this.record({ event: 'log_recovered', service, file, dropped_lines: droppedLines, reason: `writing ${file} again` }),
+    });
+  }
+
+  tail(service: string): string[] {
+    return this.tails.get(service)?.lines() ?? [];
   }
 
   reconfigure(config: Config): void {
     this.config = config;
   }
 
-  async rotateAll(): Promise<void> {}
-
-  tail(_service: string): string[] {
-    return [];
+  /** logs.rotate_on_restart: between stop and start, so each run starts a fresh file. */
+  async rotateAll(): Promise<void> {
+    await Promise.all([...this.serviceLogs.values()].map((log) => log.rotate()));
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.files.values()].map((file) => new Promise((resolve) => file.end(resolve))));
-    this.files.clear();
+    // Escaped grandchildren may still hold the pipes: don't wait for them to close
+    for (const capture of this.captures) capture.stop();
+    const logs = [...this.serviceLogs.values(), this.eventsLog, this.restartLog].filter((log): log is RotatingLog => log !== null);
+    await Promise.all(logs.map((log) => log.close()));
+    this.serviceLogs.clear();
   }
 }

@@ -1,5 +1,6 @@
 /** Events → the human-readable lines of restart.log (and of `events` without --json). */
 import { formatBytes } from './duration.ts';
+import { type RotatingLog } from './logs.ts';
 import { type EventRecord } from './types.ts';
 
 type Formatter = (event: EventRecord) => string[];
@@ -51,6 +52,12 @@ export function formatEventLines(event: EventRecord): string[] {
 export function formatRestartLogEntry(event: EventRecord): string {
   const stamp = `[${formatLocalTime(event.time)}] `;
   return formatEventLines(event).map((line) => `${stamp}${line}\n`).join('');
+}
+
+/** Appends one event to events.jsonl (one JSON line) and to restart.log (its human lines); either sink may be absent. */
+export function recordEvent(event: EventRecord, sinks: { events?: RotatingLog | null; restartLog?: RotatingLog | null }): void {
+  sinks.events?.writeLine(JSON.stringify(event));
+  sinks.restartLog?.write(formatRestartLogEntry(event));
 }
 
 /** `YYYY-MM-DD HH:MM:SS` in local time; an unparseable input is returned as it is. */

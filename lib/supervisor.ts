@@ -1,5 +1,5 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { type Server } from 'node:net';
 import { type Readable } from 'node:stream';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
@@ -37,7 +37,6 @@ export class Supervisor {
   readonly paths: StatePaths;
   private server: Server | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
-  private eventsFd: number | null = null;
   private stateWritePending = false;
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
@@ -55,7 +54,7 @@ export class Supervisor {
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
-    this.output = new OutputRouter(config);
+    this.output = new OutputRouter(config, (event) => this.events.record(event));
     this.notifier = new Notifier(config.notify, {
       host: hostname(),
       cwd: dirname(config.file),
@@ -89,8 +88,8 @@ export class Supervisor {
       this.events.record({ event: 'lock_compromised', reason: errorMessage(error) });
     });
     writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
-    this.eventsFd = openSync(this.paths.events, 'a');
-    this.events.addSink((event) => this.appendEvent(event));
+    this.output.openSupervisorLogs(this.paths.events);
+    this.events.addSink((event) => this.output.writeEvent(event));
     if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
     this.events.addSink((event) => this.notifier.publish(event));
     // Deliveries finish in the background: persist their counters for `status --json` when they change
@@ -165,11 +164,6 @@ export class Supervisor {
       const result = await stopTree({ pid: Math.min(...pids), startTime: procStartTime(Math.min(...pids)), marker, signal: service?.stopSignal ?? 'SIGTERM', timeoutMs: service?.stopTimeoutMs ?? 10_000 });
       this.events.record({ event: 'stopped', service: name, reason: 'left running by a previous supervisor', forced: result.forced, processes: pids.length });
     }));
-  }
-
-  private appendEvent(event: EventRecord): void {
-    if (this.eventsFd === null) return;
-    writeSync(this.eventsFd, `${JSON.stringify(event)}\n`);
   }
 
   private scheduleStateWrite(): void {
@@ -305,15 +299,13 @@ export class Supervisor {
     this.shuttingDown.abort();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
-    await this.output.close();
     this.events.record({ event: 'supervisor_stopped', reason });
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
+    await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });
     rmSync(this.paths.supervisorPid, { force: true });
-    if (this.eventsFd !== null) closeSync(this.eventsFd);
-    this.eventsFd = null;
     await this.releaseLock?.().catch(() => undefined);
   }
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -66,7 +66,7 @@ describe('rotation', () => {
     assert.deepEqual(retainedLines(file).map((line) => line.split(' ')[1]), ['4', '5', '6']);
   });
 
-  test('compress gzips rotated files in the background, keeping their mtime', async () => {
+  test('compress gzips rotated files in the background', async () => {
     const file = join(freshDir(), 'svc.log');
     const log = makeLog({ file, maxSizeBytes: 200, keep: 100, compress: true });
     const lines = Array.from({ length: 400 }, (_, i) => `compressed line ${i}`);
@@ -77,6 +77,19 @@ describe('rotation', () => {
     assert.ok(files.slice(0, -1).every((path) => path.endsWith('.gz')), `rotated files: ${files.join(' ')}`);
     assert.deepEqual(retainedLines(file), lines);
     assert.ok(!readdirSync(join(file, '..')).some((name) => name.endsWith('.tmp')), 'no temp file left');
+  });
+
+  test('a gzipped file keeps the mtime of its content (logs --since skips whole files by it)', async () => {
+    const file = join(freshDir(), 'svc.log');
+    const log = makeLog({ file, compress: true });
+    log.writeLine('an hour old');
+    await log.flush();
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(file, hourAgo, hourAgo);
+    await log.rotate();
+    await log.close();
+    assert.ok(Math.abs(statSync(`${file}.1.gz`).mtimeMs - hourAgo.getTime()) < 1000);
+    assert.deepEqual(retainedLines(file), ['an hour old']);
   });
 
   test('rotate() starts a new file, and does nothing on an empty file', async () => {

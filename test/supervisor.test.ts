@@ -2,7 +2,7 @@
  * Integration: real supervisors through ./run.ts, driven through ./restart-control.ts, with real processes.
  * Each describe owns one sandbox (temp dir, config, state_dir) and kills everything it started in after().
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
@@ -45,6 +45,11 @@ describe('restart policies, with real crashes', SUITE, () => {
       { name: 'abnormal-137', command: once('ab.ran', 137), restart: 'on-abnormal' },
       { name: 'abnormal-kill', command: 'exec sleep 1000', restart: 'on-abnormal' },
       { name: 'fast', command: 'exec sleep 1000', restart: 'always', restart_sec: 0 },
+      { name: 'done', command: 'exit 0', restart: 'on-failure' },
+      // leaves a background child behind when it crashes: the restart must not run beside it
+      { name: 'leaky', command: `sleep 1000 & echo $! >> leaky.pids; ${once('leaky.ran', 1)}`, restart: 'on-failure' },
+      { name: 'talker', command: 'echo "out $GREETING home=$HOME"; echo err-line >&2; exec sleep 1000', env: { GREETING: 'hello' } },
+      { name: 'argv', command: ['/bin/echo', '$NOT_EXPANDED', 'a;b'] },
     ]);
     await box.startSupervisor();
   });
@@ -105,6 +110,39 @@ describe('restart policies, with real crashes', SUITE, () => {
       { exit_code: null, signal: 'SIGKILL', restart_policy: 'on-abnormal', will_restart: true, reason: 'killed by SIGKILL' });
   });
 
+  test('an unrequested exit 0 that is not restarted leaves the service exited', async () => {
+    const service = await box.waitForState('done', 'exited');
+    assert.equal(service.last_exit?.code, 0);
+    const exited = only(box.eventsOf('done', 'exited'), 'exited event');
+    assert.deepEqual(pick(exited, ['exit_code', 'restart_policy', 'will_restart']), { exit_code: 0, restart_policy: 'on-failure', will_restart: false });
+    assert.equal(box.eventsOf('done', 'crashed').length, 0);
+  });
+
+  test('a crash that leaves a background child behind: the child is stopped before the restart, one copy runs', async () => {
+    await box.waitForState('leaky', 'running', 10_000, (s) => s.restarts === 1);
+    const [first, second] = await waitFor(() => {
+      const pids = readFileSync(box.path('leaky.pids'), 'utf8').trim().split('\n').map(Number);
+      return pids.length === 2 ? pids : null;
+    }, 5_000, 'two background sleeps recorded');
+    assert.equal(alive(first!), false, 'the first run\'s background sleep is gone');
+    assert.ok(alive(second!));
+    assert.equal(box.serviceProcesses('leaky').length, 2, 'the second run: its background sleep and its main sleep');
+  });
+
+  test('stdout and stderr go to <state_dir>/logs/<service>.log; env is merged over the supervisor\'s; a list is argv', async () => {
+    const log = (name: string) => {
+      try {
+        return readFileSync(join(box.stateDir, 'logs', `${name}.log`), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await waitFor(() => log('talker').includes('err-line'), 5_000, 'talker output in its log');
+    assert.match(log('talker'), new RegExp(`^out hello home=${process.env.HOME ?? ''}$`, 'm'));
+    await waitFor(() => log('argv').includes('$NOT_EXPANDED'), 5_000, 'argv output in its log');
+    assert.equal(log('argv'), '$NOT_EXPANDED a;b\n', 'no shell between the config and the program');
+  });
+
   test('crash detection: with restart_sec 0 the new process runs well under 1 s after a crash', async () => {
     for (let round = 0; round < 3; round++) {
       const before = await box.waitForState('fast', 'running');
@@ -135,6 +173,7 @@ describe('restart limit and cool-down', SUITE, () => {
         command: 'n=$(cat runs 2>/dev/null || echo 0); echo $((n + 1)) > runs; [ "$n" -ge 2 ] && exec sleep 1000; exit 1',
         restart: 'on-failure', restart_max: 1, restart_window: 60, restart_cooldown: '1s',
       },
+      { name: 'waiting', command: 'exit 1', restart: 'on-failure', restart_sec: 30 },
     ]);
     await box.startSupervisor();
   });
@@ -165,6 +204,18 @@ describe('restart limit and cool-down', SUITE, () => {
     assert.equal(box.service('limited')?.restarts, 2);
   });
 
+  test('backoff while waiting restart_sec; stop cancels the pending restart', async () => {
+    const waiting = await box.waitForState('waiting', 'backoff');
+    assert.match(String(waiting.reason), /exit code 1/);
+    assert.equal(box.eventsOf('waiting', 'restarting').length, 1);
+    const result = await box.cli(['stop', 'waiting']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /stopped waiting/);
+    assert.equal(box.service('waiting')?.state, 'stopped');
+    assert.equal(box.eventsOf('waiting', 'stopped').at(-1)?.reason, 'user stop');
+    assert.equal(box.eventsOf('waiting', 'started').length, 1);
+  });
+
   test('restart_cooldown: gave_up, then cooldown_retry with a fresh budget, then running', async () => {
     const retry = only(await box.waitForEvent('cooled', 'cooldown_retry', 1, 15_000), 'cooldown_retry');
     const service = await box.waitForState('cooled', 'running', 10_000);
@@ -186,6 +237,7 @@ describe('stopping a process tree', SUITE, () => {
       // 12 descendants, 4 ignoring SIGTERM, one under setsid, some re-parented (see the fixture)
       { name: 'tree', command: [join(FIXTURES, 'tree.sh'), '12', '4'], env: { TREE_PIDS_FILE: 'tree.pids' } },
       { name: 'polite', command: 'sleep 1000 & sleep 1000 & exec sleep 1000', stop_timeout: 5 },
+      { name: 'custom-signal', command: 'trap "echo got-int > int.txt; exit 0" INT; while :; do sleep 0.1; done', stop_signal: 'SIGINT', stop_timeout: 5 },
     ]);
     await box.startSupervisor();
   });
@@ -203,9 +255,20 @@ describe('stopping a process tree', SUITE, () => {
 
     const baseline = await box.cli(['status', 'tree']);
     assert.equal(baseline.code, 0, baseline.stderr);
-    const result = await box.cli(['stop', 'tree']);
+    const stopping = box.cli(['stop', 'tree']);
+    const seen = new Set<string>();
+    let done = false;
+    void stopping.finally(() => { done = true; });
+    while (!done) {
+      const state = box.service('tree')?.state;
+      if (state) seen.add(state);
+      await delay(5);
+    }
+    const result = await stopping;
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /stopped tree/);
+    assert.ok(seen.has('stopping'), `state stopping shown during the stop (seen: ${[...seen].join(', ')})`);
+    assert.ok(!seen.has('killing'), 'the internal state killing is shown as stopping');
     assert.deepEqual(members.filter((pid) => alive(pid)), [], 'no member survives');
     assert.deepEqual(box.serviceProcesses('tree'), [], 'no process carries the marker');
     const stopped = box.eventsOf('tree', 'stopped').at(-1)!;
@@ -226,6 +289,15 @@ describe('stopping a process tree', SUITE, () => {
     const stopped = box.eventsOf('polite', 'stopped').at(-1)!;
     assert.equal(stopped.forced, false);
     assert.ok(Number(stopped.stop_ms) < 2_000, `stop took ${String(stopped.stop_ms)} ms with stop_timeout 5 s`);
+  });
+
+  test('stop sends the configured stop_signal', async () => {
+    await box.waitForState('custom-signal', 'running');
+    const result = await box.cli(['stop', 'custom-signal']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(readFileSync(box.path('int.txt'), 'utf8'), 'got-int\n');
+    assert.equal(box.eventsOf('custom-signal', 'stopped').at(-1)!.forced, false);
+    assert.deepEqual(box.serviceProcesses('custom-signal'), []);
   });
 });
 
@@ -283,6 +355,10 @@ describe('a running supervisor and the control CLI', SUITE, () => {
       assert.deepEqual(box.serviceProcesses(name), [service.pid]);
     }
     assert.equal(existsSync(join(box.stateDir, 'pids', 'idle.pid')), false);
+    assert.equal(statSync(socketPath(box.stateDir)).mode & 0o777, 0o600, 'control.sock is mode 0600');
+    const started = only(box.events().filter((event) => event.event === 'supervisor_started'), 'supervisor_started');
+    assert.equal(started.pid, supervisor.pid);
+    for (const event of box.events()) assert.ok(!Number.isNaN(Date.parse(event.time)) && typeof event.event === 'string', JSON.stringify(event));
   });
 
   test('stop prints what it did and returns once the process is gone', async () => {
@@ -339,6 +415,20 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.equal(box.eventsOf('a', 'stopped').at(-1)!.reason, 'user force-restart');
   });
 
+  test('stop and start without names act on every service', async () => {
+    const stop = await box.cli(['stop']);
+    assert.equal(stop.code, 0, stop.stderr);
+    for (const name of ['a', 'b', 'idle']) assert.match(stop.stdout, new RegExp(`stopped ${name}`));
+    assert.deepEqual(box.serviceProcesses(), []);
+    const start = await box.cli(['start']);
+    assert.equal(start.code, 0, start.stderr);
+    for (const name of ['a', 'b', 'idle']) {
+      assert.match(start.stdout, new RegExp(`started ${name} \\(pid \\d+\\)`));
+      assert.equal(box.service(name)?.state, 'running');
+    }
+    assert.equal(box.serviceProcesses().length, 3);
+  });
+
   test('an unknown service: non-zero exit, a clear message, nothing done', async () => {
     const pid = box.service('a')!.pid!;
     const stop = await box.cli(['stop', 'a', 'nope']);
@@ -359,6 +449,15 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.ok(alive(supervisor.pid));
     assert.equal(supervisor.child!.exitCode, null);
     assert.ok(alive(pid));
+  });
+
+  test('status answers quickly even when the supervisor is wedged (SIGSTOP)', async (t) => {
+    process.kill(supervisor.pid, 'SIGSTOP');
+    t.after(() => process.kill(supervisor.pid, 'SIGCONT'));
+    const status = await box.cli(['status', '--json'], { timeoutMs: 10_000 });
+    assert.equal(status.signal, null, 'status did not hang');
+    assert.equal(status.code, 0, status.stderr);
+    assert.equal((JSON.parse(status.stdout) as { services: Array<{ name: string; state: string }> }).services[0]!.state, 'running');
   });
 
   test('status and stop work while the config file on disk is invalid (state_dir read leniently)', async (t) => {
@@ -511,11 +610,24 @@ describe('entry points', SUITE, () => {
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     const relative = await runCommand(CLI, ['--config', 'restart-control.yaml', 'status'], { cwd: box.dir });
     assert.equal(relative.code, 0, relative.stderr);
+    const byDefault = await runCommand(CLI, ['status'], { cwd: box.dir });
+    assert.equal(byDefault.code, 0, `./restart-control.yaml in the current directory is the default: ${byDefault.stderr}`);
 
     const shutdown = await box.cli(['shutdown']);
     assert.equal(shutdown.code, 0, shutdown.stderr);
     assert.equal(alive(pid), false, 'shutdown returns once the supervisor is gone');
     assert.deepEqual(box.serviceProcesses(), []);
+  });
+
+  test('--help on the entry points and every command', async () => {
+    const runs = await Promise.all([
+      runCommand(RUN, ['--help'], { cwd: '/' }),
+      ...[[], ['status'], ['start'], ['stop'], ['restart'], ['force-restart'], ['shutdown'], ['config']].map((command) => runCommand(CLI, [...command, '--help'], { cwd: '/' })),
+    ]);
+    for (const result of runs) {
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /Usage:/);
+    }
   });
 
   test('a state_dir too deep for a unix socket path still works', async (t) => {
