@@ -6,8 +6,8 @@ import { type EventRecord } from './types.ts';
 type Formatter = (event: EventRecord) => string[];
 
 /**
- * Units assumed for `system` (scheduled_restart, force_restart): memory and disk in bytes, GPU memory in MiB
- * (as nvidia-smi reports it). gpu_cleanup `before`/`after` are MiB too.
+ * Units: every memory and disk figure is in bytes (`system` of scheduled_restart/force_restart, and the GpuInfo
+ * lists `before`/`after` of gpu_cleanup).
  */
 const FORMATTERS: Record<string, Formatter> = {
   supervisor_started: (e) => [`Supervisor started (pid ${text(e.pid)}${e.config ? `, config ${text(e.config)}` : ''})`],
@@ -154,14 +154,14 @@ function systemLines(value: unknown): string[] {
   }
   const lines = parts.length > 0 ? [`System status - ${parts.join(', ')}`] : [];
   for (const [index, gpu] of (system.gpus ?? []).entries()) {
-    lines.push(`GPU ${index}${gpu.name ? ` ${gpu.name}` : ''} - memory ${mib(gpu.memory_used)}/${mib(gpu.memory_total)}`);
+    lines.push(`GPU ${index}${gpu.name ? ` ${gpu.name}` : ''} - memory ${bytes(gpu.memory_used)}/${bytes(gpu.memory_total)}`);
   }
   return lines;
 }
 
-function mib(value: unknown): string {
+function bytes(value: unknown): string {
   const number = Number(value);
-  return Number.isFinite(number) ? formatBytes(number * 1024 * 1024) : '?';
+  return Number.isFinite(number) ? formatBytes(number) : '?';
 }
 
 function gpuCleanup(event: EventRecord): string[] {
@@ -177,8 +177,10 @@ function killedSuffix(killed: unknown): string {
   return Number(killed) > 0 ? `, killed ${Number(killed)} leftover process(es)` : '';
 }
 
-/** A number (MiB) or a per-GPU array of numbers. */
+/** Bytes, or a per-GPU list of GpuInfo (`memory_used`, bytes) or numbers. */
 function gpuMemory(value: unknown): string {
-  if (Array.isArray(value)) return value.map(mib).join('+');
-  return value === undefined || value === null ? '?' : mib(value);
+  if (Array.isArray(value)) {
+    return value.map((gpu) => bytes(gpu !== null && typeof gpu === 'object' ? (gpu as { memory_used?: number }).memory_used : gpu)).join('+') || 'none';
+  }
+  return value === undefined || value === null ? '?' : bytes(value);
 }

@@ -10,7 +10,7 @@ const NEXT = new Date(2026, 7, 28, 2, 30, 0).toISOString();
 const SYSTEM = {
   memory: { used: 8.2 * GB, total: 16 * GB },
   disk: { path: '/', used: 45 * GB, total: 100 * GB },
-  gpus: [{ name: 'RTX 4090', memory_used: 20480, memory_total: 24564 }],
+  gpus: [{ name: 'RTX 4090', memory_used: 20480 * 1024 * 1024, memory_total: 24564 * 1024 * 1024 }],
 };
 
 function event(name: string, fields: Record<string, unknown> = {}): EventRecord {
@@ -44,7 +44,7 @@ const CASES: Array<[EventRecord, string[]]> = [
   ]],
   [event('restart_completed', { service: 'comfyui', durations: { stop: 2100, gpu_cleanup: 500, start: 9700 }, next_restart: NEXT }),
     ['comfyui restart completed in 12.3s (stop 2.1s, gpu_cleanup 0.5s, start 9.7s) - next restart at 2026-08-28 02:30:00']],
-  [event('gpu_cleanup', { before: 20480, after: 512, killed: [12, 13], leak: true }), [
+  [event('gpu_cleanup', { before: [{ name: 'RTX 4090', memory_used: 20480 * 1024 * 1024, memory_total: 0 }], after: [{ name: 'RTX 4090', memory_used: 512 * 1024 * 1024, memory_total: 0 }], killed: [12, 13], leak: true }), [
     'GPU cleanup - GPU memory 20GB -> 512MB, killed 2 leftover process(es) (12, 13)',
     'GPU memory still in use after cleanup',
   ]],

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { socketPath } from '../lib/paths.ts';
 import { type EventRecord } from '../lib/types.ts';
 import { waitFor } from './helpers.ts';
-import { CLI, FIXTURES, RUN, Sandbox, alive, procInfo, runCommand, type Supervisor } from './support.ts';
+import { CLI, FIXTURES, RUN, Sandbox, alive, procInfo, processesMentioning, runCommand, type Supervisor } from './support.ts';
 
 const SUITE = { timeout: 90_000 };
 /** Runs once, then sleeps: a service that crashed (or exited) the first time and is healthy after a restart. */
@@ -531,6 +531,25 @@ describe('a second supervisor on the same state_dir', SUITE, () => {
     const restart = await box.cli(['restart', 'a']);
     assert.equal(restart.code, 0, restart.stderr);
     assert.equal(box.serviceProcesses('a').length, 1);
+  });
+});
+
+describe('the lock alone keeps a second supervisor out', SUITE, () => {
+  let box: Sandbox;
+  let supervisor: Supervisor;
+  before(async () => {
+    box = new Sandbox([{ name: 'a', command: 'exec sleep 1000' }]);
+    supervisor = await box.startSupervisor();
+  });
+  after(() => box?.cleanup());
+
+  test('with supervisor.pid deleted, --detach does not start a second supervisor beside the live one', async () => {
+    const pid = box.service('a')!.pid!;
+    rmSync(join(box.stateDir, 'supervisor.pid'));
+    const detached = await box.run(['--detach'], { timeoutMs: 15_000 });
+    assert.doesNotMatch(detached.stdout, /supervisor started/, `${detached.stdout}${detached.stderr}`);
+    assert.deepEqual(processesMentioning(box.configFile), [supervisor.pid], 'one supervisor process for this config');
+    assert.ok(alive(pid), 'the live supervisor\'s service was not stopped as a leftover');
   });
 });
 
