@@ -51,9 +51,8 @@ export function flattenWithOrigins(display: Record<string, unknown>, origins: Or
     for (let k: string | null = key; k; k = parentKey(k)) {
       const origin = origins.get(k);
       if (origin) return origin;
-      if (rawKeys.has(k)) return 'config file';
     }
-    return 'default';
+    return rawKeys.has(key) ? 'config file' : 'default';
   };
   const walk = (value: unknown, key: string) => {
     if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length > 0) {

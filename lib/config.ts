@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
-import { configSchema, type RawConfig } from './config-schema.ts';
+import { validateRawConfig, type RawConfig, type SchemaIssue } from './config-schema.ts';
 import { ConfigError } from './errors.ts';
 import { applyEnvOverrides, type Origins } from './config-env.ts';
 import { normaliseConfig } from './config-normalise.ts';
@@ -45,27 +45,23 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
     }));
   }
   const input: unknown = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, input, doc, lineCounter, name)));
+  const parsed = validateRawConfig(input);
+  if (!parsed.ok) {
+    const sorted = [...parsed.issues].sort((a, b) => lineOf(doc, lineCounter, a.path) - lineOf(doc, lineCounter, b.path));
+    throw new ConfigError(sorted.map((issue) => describeIssue(issue, input, doc, lineCounter, name)));
   }
-  const raw: RawConfig = parsed.data;
+  const raw: RawConfig = parsed.value;
   const origins: Origins = new Map([['config', fileOrigin]]);
   const withEnv = applyEnvOverrides(raw, env, origins, name);
   const config = normaliseConfig(withEnv, { file, env, origins, lineOf: (path) => lineOf(doc, lineCounter, path) });
   return { config, origins, rawKeys: collectRawKeys(input) };
 }
 
-type Issue = { path: PropertyKey[]; message: string; code: string; keys?: string[] };
-
-function describeIssue(issue: Issue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string[] {
-  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
-  if (issue.code === 'unrecognized_keys' && issue.keys) {
-    return issue.keys.map((key) => `${name}:${lineOf(doc, lineCounter, [...path, key])}: ${formatPath([...path, key])}: unknown key`);
-  }
-  const missing = valueAt(input, path) === undefined;
-  const message = missing ? 'required key is missing' : issue.message.replace(/^Invalid input: /, '');
-  return [`${name}:${lineOf(doc, lineCounter, path)}: ${formatPath(path) || '(top level)'}: ${message}`];
+function describeIssue(issue: SchemaIssue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string {
+  const where = `${name}:${lineOf(doc, lineCounter, issue.path)}: ${formatPath(issue.path) || '(top level)'}`;
+  if (issue.unknownKey) return `${where}: unknown key`;
+  const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
+  return `${where}: ${missing ? 'required key is missing' : issue.message}`;
 }
 
 /** `services[1].restart_sec` */

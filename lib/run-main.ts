@@ -1,5 +1,5 @@
 /** `./run.ts`: load the config, then run the supervisor in the foreground or detached. */
-import { Command, CommanderError } from 'commander';
+import { parseArgs } from 'node:util';
 import { loadConfig } from './config.ts';
 import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
 import { AlreadyRunningError, runningSupervisorPid } from './lock.ts';
@@ -10,19 +10,34 @@ interface RunOptions {
   detach?: boolean;
 }
 
-export async function runMain(argv: string[]): Promise<number> {
-  const program = new Command('run.ts')
-    .description('The restart-control supervisor: starts the services of a config file and keeps them alive.')
-    .option('--config <file>', 'config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)')
-    .option('--detach', 'run in the background (own session); return once the services are started')
-    .exitOverride();
+const USAGE = `Usage: run.ts [--config FILE] [--detach]
+
+The restart-control supervisor: starts the services of a config file and keeps them alive.
+
+Options:
+  --config <file>  config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)
+  --detach         run in the background (own session); return once the services are started
+  -h, --help       show this help
+`;
+
+/** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. */
+function parseRunArgs(argv: string[]): RunOptions | number {
   try {
-    program.parse(argv, { from: 'user' });
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return { config: values.config, detach: values.detach };
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    process.stderr.write(`error: ${errorMessage(error)}\n${USAGE}`);
+    return 2;
   }
-  const options = program.opts<RunOptions>();
+}
+
+export async function runMain(argv: string[]): Promise<number> {
+  const options = parseRunArgs(argv);
+  if (typeof options === 'number') return options;
   try {
     const { config } = loadConfig({ flag: options.config });
     if (options.detach) {

@@ -1,5 +1,14 @@
 /** When the scheduled restarts fire: interval or cron. Pure: every function takes `now` as an argument. */
-import { CronExpressionParser } from 'cron-parser';
+import { createRequire } from 'node:module';
+import type { CronExpressionParser as CronParser } from 'cron-parser';
+
+/**
+ * cron-parser (with luxon) costs the long-running supervisor ~8 MB of memory: load it, synchronously, only when a
+ * cron expression is actually used.
+ */
+function cronParser(): typeof CronParser {
+  return (createRequire(import.meta.url)('cron-parser') as { CronExpressionParser: typeof CronParser }).CronExpressionParser;
+}
 import { ConfigError } from './errors.ts';
 import { type ScheduleConfig } from './types.ts';
 
@@ -31,7 +40,7 @@ export function validateCronExpression(expr: string): string | null {
   }
   try {
     // next() also catches expressions that parse but can never fire.
-    CronExpressionParser.parse(text, { tz: 'UTC', currentDate: new Date(0) }).next();
+    cronParser().parse(text, { tz: 'UTC', currentDate: new Date(0) }).next();
     return null;
   } catch (error) {
     return `invalid cron expression "${text}": ${cronErrorText(error)}`;
@@ -79,7 +88,7 @@ function cronTimes(schedule: ScheduleConfig, now: Date, count: number): Date[] {
   if (schedule.cron === null) return [];
   const problem = validateCronExpression(schedule.cron) ?? (schedule.timezone === null ? null : validateTimezone(schedule.timezone));
   if (problem) throw new ConfigError([`schedule: ${problem}`]);
-  const expression = CronExpressionParser.parse(schedule.cron.trim(), {
+  const expression = cronParser().parse(schedule.cron.trim(), {
     currentDate: now,
     ...(schedule.timezone === null ? {} : { tz: schedule.timezone }),
   });

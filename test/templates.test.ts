@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { configSchema, type RawConfig } from '../lib/config-schema.ts';
+import { validateRawConfig, type RawConfig } from '../lib/config-schema.ts';
 import { runHook } from '../lib/hooks.ts';
 import { validateCronExpression, validateTimezone } from '../lib/schedule.ts';
 import { makeTempDir, waitFor } from './helpers.ts';
@@ -76,9 +76,9 @@ async function closedPort(): Promise<number> {
 }
 
 function loadTemplate(name: string): RawConfig {
-  const result = configSchema.safeParse(parse(readFileSync(join(TEMPLATES, name), 'utf8')));
-  assert.ok(result.success, `${name}: ${result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  return result.data;
+  const result = validateRawConfig(parse(readFileSync(join(TEMPLATES, name), 'utf8')));
+  if (!result.ok) assert.fail(`${name}: ${result.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  return result.value;
 }
 
 describe('config templates', () => {
