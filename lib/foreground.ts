@@ -17,6 +17,7 @@ export async function runForeground(config: Config): Promise<number> {
     await supervisor.start();
   } catch (error) {
     if (readyFd !== null) report(readyFd, { ok: false, error: (error as Error).message });
+    // shutdown() touches nothing when the lock was never ours
     await supervisor.shutdown('startup failed').catch(() => undefined);
     throw error;
   }

@@ -1,15 +1,21 @@
-/** One supervisor per state_dir: proper-lockfile, plus our own check of the holder's pid (the lock is judged stale only by mtime). */
-import { readFileSync, rmSync, statSync } from 'node:fs';
+/**
+ * One supervisor per state_dir: proper-lockfile, plus our own check of the holder (the library judges a lock stale
+ * only by its mtime). The holder's pid is written inside the lock directory, so the check never depends on
+ * supervisor.pid, which a user may delete.
+ */
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { SupervisorError } from './errors.ts';
 import { isAlive } from './proc.ts';
 import { processStartedAtMs } from './proc-time.ts';
 
-/** Every party must use the same value: a shorter one steals a live lock. */
+/** Every party must use the same value: a shorter one steals a live lock. A live holder refreshes the mtime every LOCK_UPDATE_MS. */
 const LOCK_STALE_MS = 10_000;
 const LOCK_UPDATE_MS = 2_000;
-/** A holder that took the lock but has not written its pid file yet. */
-const PID_FILE_GRACE_MS = 1_500;
+const HOLDER_FILE = 'holder';
+const RETRY_MS = 100;
+const START_TIME_SLACK_MS = 5_000;
 
 export class AlreadyRunningError extends SupervisorError {
   constructor(readonly pid: number) {
@@ -17,44 +23,63 @@ export class AlreadyRunningError extends SupervisorError {
   }
 }
 
-/** The pid in supervisor.pid when that process is alive and is the one that wrote it (not a reused pid). */
-export function runningSupervisorPid(pidFile: string): number | null {
+/** The pid in `file` when that process is alive and is the one that wrote it (not a reused pid). */
+export function livePidFrom(file: string): number | null {
   try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    const pid = Number(readFileSync(file, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
     const started = processStartedAtMs(pid);
-    // A process that started after the pid file was written cannot be its writer (btime has 1 s resolution)
-    if (started !== null && started > statSync(pidFile).mtimeMs + 1000) return null;
+    // A process that started after the file was written cannot be its writer. Slack: btime has 1 s resolution and
+    // moves with clock adjustments
+    if (started !== null && started > statSync(file).mtimeMs + START_TIME_SLACK_MS) return null;
     return pid;
   } catch {
     return null;
   }
 }
 
-export async function acquireSupervisorLock(lockTarget: string, pidFile: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
-  const lockDir = `${lockTarget}.lock`;
-  const deadline = Date.now() + PID_FILE_GRACE_MS;
-  for (;;) {
-    try {
-      return await lockfile.lock(lockTarget, { realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, retries: 0, onCompromised });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      const holder = runningSupervisorPid(pidFile);
-      if (holder !== null) throw new AlreadyRunningError(holder);
-      if (Date.now() < deadline && lockAgeMs(lockDir) < PID_FILE_GRACE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        continue;
-      }
-      // The holder is dead (SIGKILLed supervisor): its lock must not block us
-      rmSync(lockDir, { recursive: true, force: true });
-    }
+export function runningSupervisorPid(pidFile: string): number | null {
+  return livePidFrom(pidFile);
+}
+
+type Holder = { state: 'alive'; pid: number } | { state: 'dead' } | { state: 'unknown'; ageMs: number };
+
+function lockHolder(lockDir: string, pidFile: string): Holder {
+  const holderFile = join(lockDir, HOLDER_FILE);
+  const pid = livePidFrom(holderFile) ?? livePidFrom(pidFile);
+  if (pid !== null) return { state: 'alive', pid };
+  let ageMs = Infinity;
+  try {
+    ageMs = Date.now() - statSync(lockDir).mtimeMs;
+  } catch {
+    return { state: 'dead' };
+  }
+  try {
+    statSync(holderFile);
+    return { state: 'dead' }; // it wrote its pid, and that process is gone: SIGKILLed
+  } catch {
+    return { state: 'unknown', ageMs }; // just taking the lock, or a lock from before holder files
   }
 }
 
-function lockAgeMs(lockDir: string): number {
-  try {
-    return Date.now() - statSync(lockDir).mtimeMs;
-  } catch {
-    return Infinity;
+export async function acquireSupervisorLock(lockTarget: string, pidFile: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+  const lockDir = `${lockTarget}.lock`;
+  for (;;) {
+    try {
+      const release = await lockfile.lock(lockTarget, { realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, retries: 0, onCompromised });
+      writeFileSync(join(lockDir, HOLDER_FILE), `${process.pid}\n`);
+      return async () => {
+        // proper-lockfile removes the lock with rmdir: it must be empty
+        rmSync(join(lockDir, HOLDER_FILE), { force: true });
+        await release();
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+      const holder = lockHolder(lockDir, pidFile);
+      if (holder.state === 'alive') throw new AlreadyRunningError(holder.pid);
+      // A live holder refreshes the lock's mtime, so one older than LOCK_STALE_MS has no live holder either
+      if (holder.state === 'dead' || holder.ageMs > LOCK_STALE_MS) rmSync(lockDir, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    }
   }
 }

@@ -26,7 +26,9 @@ export function readStateDirLenient(configFile: string, env: NodeJS.ProcessEnv =
   } catch {
     return resolve(folder, DEFAULT_STATE_DIR);
   }
-  const match = text.match(/^state_dir:[ \t]*(?:"([^"]*)"|'([^']*)'|([^#\r\n]*?))[ \t]*(?:#.*)?$/m);
+  // Block style at the top level first; then the flow / JSON form (`{"state_dir": "x", ...}`), quoted key or not
+  const match = text.match(/^["']?state_dir["']?[ \t]*:[ \t]*(?:"([^"]*)"|'([^']*)'|([^#\r\n]*?))[ \t]*(?:#.*)?$/m)
+    ?? text.match(/[{,][ \t\r\n]*["']?state_dir["']?[ \t]*:[ \t]*(?:"([^"]*)"|'([^']*)'|([^,}\r\n]*?))[ \t]*[,}\r\n]/);
   const value = match ? (match[1] ?? match[2] ?? match[3] ?? '').trim() : '';
   return resolve(folder, value || DEFAULT_STATE_DIR);
 }

@@ -293,6 +293,8 @@ export class Supervisor {
   }
 
   private async doShutdown(reason: string): Promise<void> {
+    // Refused at the lock (another supervisor runs): its files and services are not ours to touch
+    if (!this.releaseLock) return;
     this.server?.close();
     this.scheduler.disarm();
     await this.reloader.close();

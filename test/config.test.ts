@@ -293,7 +293,8 @@ describe('checking a broken copy never disturbs a running supervisor', { timeout
   });
   after(() => box?.cleanup());
 
-  test('config --check and ./run.ts on a broken copy with the same state_dir exit 2 and change nothing', () => {
+  test('config --check and ./run.ts on a broken copy with the same state_dir exit 2 and change nothing', async () => {
+    await box.waitForEvent('web', 'started'); // events.jsonl is written asynchronously
     const broken = box.path('broken.yaml');
     writeFileSync(broken, readFileSync(box.configFile, 'utf8').replace(/stop_timeout: .*/, 'stop_timeout: soon'));
     const pid = box.service('web')!.pid!;

@@ -58,6 +58,7 @@ describe('restart policies, with real crashes', SUITE, () => {
   test('on-failure restarts a service that exited 1; crashed and restarting events carry their fields', async () => {
     const service = await box.waitForState('on-failure', 'running', 10_000, (s) => s.restarts === 1);
     assert.equal(service.last_exit?.code, 1);
+    await box.waitForEvent('on-failure', 'started', 2);
     const crashed = only(box.eventsOf('on-failure', 'crashed'), 'crashed event');
     assert.deepEqual(pick(crashed, ['exit_code', 'signal', 'restart_policy', 'will_restart', 'reason']),
       { exit_code: 1, signal: null, restart_policy: 'on-failure', will_restart: true, reason: 'exit code 1' });
@@ -71,7 +72,7 @@ describe('restart policies, with real crashes', SUITE, () => {
     const service = await box.waitForState('no', 'failed');
     assert.equal(service.restarts, 0);
     assert.equal(service.last_exit?.code, 1);
-    const crashed = only(box.eventsOf('no', 'crashed'), 'crashed event');
+    const crashed = only(await box.waitForEvent('no', 'crashed'), 'crashed event');
     assert.deepEqual(pick(crashed, ['exit_code', 'signal', 'restart_policy', 'will_restart', 'reason']),
       { exit_code: 1, signal: null, restart_policy: 'no', will_restart: false, reason: 'exit code 1' });
     await delay(300); // three restart_sec: a wrong restart would have happened by now
@@ -81,6 +82,7 @@ describe('restart policies, with real crashes', SUITE, () => {
 
   test('always restarts a service that exited 0, recorded as exited (not crashed)', async () => {
     await box.waitForState('always', 'running', 10_000, (s) => s.restarts === 1);
+    await box.waitForEvent('always', 'started', 2);
     const exited = only(box.eventsOf('always', 'exited'), 'exited event');
     assert.deepEqual(pick(exited, ['exit_code', 'restart_policy', 'will_restart']), { exit_code: 0, restart_policy: 'always', will_restart: true });
     assert.equal(box.eventsOf('always', 'crashed').length, 0);
@@ -88,6 +90,7 @@ describe('restart policies, with real crashes', SUITE, () => {
 
   test('on-abnormal ignores exit 1', async () => {
     await box.waitForState('abnormal-exit1', 'failed');
+    await box.waitForEvent('abnormal-exit1', 'crashed');
     await delay(300);
     assert.equal(box.eventsOf('abnormal-exit1', 'started').length, 1);
     assert.equal(only(box.eventsOf('abnormal-exit1', 'crashed'), 'crashed event').will_restart, false);
@@ -95,6 +98,7 @@ describe('restart policies, with real crashes', SUITE, () => {
 
   test('on-abnormal restarts exit 137 (a shell reporting a signal)', async () => {
     await box.waitForState('abnormal-137', 'running', 10_000, (s) => s.restarts === 1);
+    await box.waitForEvent('abnormal-137', 'started', 2);
     const crashed = only(box.eventsOf('abnormal-137', 'crashed'), 'crashed event');
     assert.deepEqual(pick(crashed, ['exit_code', 'will_restart', 'reason']), { exit_code: 137, will_restart: true, reason: 'exit code 137' });
   });
@@ -105,6 +109,7 @@ describe('restart policies, with real crashes', SUITE, () => {
     const after = await box.waitForState('abnormal-kill', 'running', 10_000, (s) => s.pid !== before.pid);
     assert.equal(after.restarts, 1);
     assert.deepEqual(after.last_exit && { code: after.last_exit.code, signal: after.last_exit.signal }, { code: null, signal: 'SIGKILL' });
+    await box.waitForEvent('abnormal-kill', 'started', 2);
     const crashed = only(box.eventsOf('abnormal-kill', 'crashed'), 'crashed event');
     assert.deepEqual(pick(crashed, ['exit_code', 'signal', 'restart_policy', 'will_restart', 'reason']),
       { exit_code: null, signal: 'SIGKILL', restart_policy: 'on-abnormal', will_restart: true, reason: 'killed by SIGKILL' });
@@ -113,7 +118,7 @@ describe('restart policies, with real crashes', SUITE, () => {
   test('an unrequested exit 0 that is not restarted leaves the service exited', async () => {
     const service = await box.waitForState('done', 'exited');
     assert.equal(service.last_exit?.code, 0);
-    const exited = only(box.eventsOf('done', 'exited'), 'exited event');
+    const exited = only(await box.waitForEvent('done', 'exited'), 'exited event');
     assert.deepEqual(pick(exited, ['exit_code', 'restart_policy', 'will_restart']), { exit_code: 0, restart_policy: 'on-failure', will_restart: false });
     assert.equal(box.eventsOf('done', 'crashed').length, 0);
   });
@@ -152,6 +157,7 @@ describe('restart policies, with real crashes', SUITE, () => {
       const elapsed = performance.now() - killedAt;
       assert.ok(elapsed < 1_000, `round ${round}: new pid ${after.pid} running after ${Math.round(elapsed)} ms`);
     }
+    await box.waitForEvent('fast', 'started', 4);
     const events = box.eventsOf('fast');
     for (const crashed of events.filter((event) => event.event === 'crashed')) {
       const next = events.find((event) => event.event === 'started' && event.time >= crashed.time);
@@ -206,19 +212,21 @@ describe('restart limit and cool-down', SUITE, () => {
 
   test('backoff while waiting restart_sec; stop cancels the pending restart', async () => {
     const waiting = await box.waitForState('waiting', 'backoff');
+    await box.waitForEvent('waiting', 'restarting');
     assert.match(String(waiting.reason), /exit code 1/);
     assert.equal(box.eventsOf('waiting', 'restarting').length, 1);
     const result = await box.cli(['stop', 'waiting']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /stopped waiting/);
     assert.equal(box.service('waiting')?.state, 'stopped');
-    assert.equal(box.eventsOf('waiting', 'stopped').at(-1)?.reason, 'user stop');
+    assert.equal(only(await box.waitForEvent('waiting', 'stopped'), 'stopped').reason, 'user stop');
     assert.equal(box.eventsOf('waiting', 'started').length, 1);
   });
 
   test('restart_cooldown: gave_up, then cooldown_retry with a fresh budget, then running', async () => {
     const retry = only(await box.waitForEvent('cooled', 'cooldown_retry', 1, 15_000), 'cooldown_retry');
     const service = await box.waitForState('cooled', 'running', 10_000);
+    await box.waitForEvent('cooled', 'started', 3);
     const gaveUp = only(box.eventsOf('cooled', 'gave_up'), 'gave_up');
     assert.equal(gaveUp.reason, 'restart limit 1 in 60s reached');
     const waitedMs = Date.parse(retry.time) - Date.parse(gaveUp.time);
@@ -271,7 +279,7 @@ describe('stopping a process tree', SUITE, () => {
     assert.ok(!seen.has('killing'), 'the internal state killing is shown as stopping');
     assert.deepEqual(members.filter((pid) => alive(pid)), [], 'no member survives');
     assert.deepEqual(box.serviceProcesses('tree'), [], 'no process carries the marker');
-    const stopped = box.eventsOf('tree', 'stopped').at(-1)!;
+    const stopped = only(await box.waitForEvent('tree', 'stopped'), 'stopped');
     assert.equal(stopped.reason, 'user stop');
     assert.equal(stopped.forced, true, 'SIGTERM-ignoring members needed SIGKILL');
     assert.equal(stopped.survivors, 0);
@@ -286,7 +294,7 @@ describe('stopping a process tree', SUITE, () => {
     const result = await box.cli(['stop', 'polite']);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(box.serviceProcesses('polite'), []);
-    const stopped = box.eventsOf('polite', 'stopped').at(-1)!;
+    const stopped = only(await box.waitForEvent('polite', 'stopped'), 'stopped');
     assert.equal(stopped.forced, false);
     assert.ok(Number(stopped.stop_ms) < 2_000, `stop took ${String(stopped.stop_ms)} ms with stop_timeout 5 s`);
   });
@@ -296,7 +304,7 @@ describe('stopping a process tree', SUITE, () => {
     const result = await box.cli(['stop', 'custom-signal']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(readFileSync(box.path('int.txt'), 'utf8'), 'got-int\n');
-    assert.equal(box.eventsOf('custom-signal', 'stopped').at(-1)!.forced, false);
+    assert.equal(only(await box.waitForEvent('custom-signal', 'stopped'), 'stopped').forced, false);
     assert.deepEqual(box.serviceProcesses('custom-signal'), []);
   });
 });
@@ -344,7 +352,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.match(table.stdout, /^a\s+running\s+\d+/m);
   });
 
-  test('state.json, supervisor.pid and pids/<service>.pid exist and match the processes', () => {
+  test('state.json, supervisor.pid and pids/<service>.pid exist and match the processes', async () => {
     const state = box.state()!;
     assert.equal(state.supervisor.pid, supervisor.pid);
     assert.equal(readPidFile(join(box.stateDir, 'supervisor.pid')), supervisor.pid);
@@ -356,6 +364,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     }
     assert.equal(existsSync(join(box.stateDir, 'pids', 'idle.pid')), false);
     assert.equal(statSync(socketPath(box.stateDir)).mode & 0o777, 0o600, 'control.sock is mode 0600');
+    await box.waitForEvent('b', 'started');
     const started = only(box.events().filter((event) => event.event === 'supervisor_started'), 'supervisor_started');
     assert.equal(started.pid, supervisor.pid);
     for (const event of box.events()) assert.ok(!Number.isNaN(Date.parse(event.time)) && typeof event.event === 'string', JSON.stringify(event));
@@ -363,13 +372,14 @@ describe('a running supervisor and the control CLI', SUITE, () => {
 
   test('stop prints what it did and returns once the process is gone', async () => {
     const pid = box.service('a')!.pid!;
+    const since = new Date().toISOString();
     const result = await box.cli(['stop', 'a']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /stopped a/);
     assert.equal(alive(pid), false);
     assert.equal(box.service('a')!.state, 'stopped');
     assert.equal(existsSync(join(box.stateDir, 'pids', 'a.pid')), false);
-    assert.equal(box.eventsOf('a', 'stopped').at(-1)!.reason, 'user stop');
+    assert.equal((await box.waitForEventSince('a', 'stopped', since)).reason, 'user stop');
   });
 
   test('start prints the new pids and returns once they run', async () => {
@@ -385,6 +395,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
 
   test('restart replaces the process and says so', async () => {
     const old = box.service('a')!.pid!;
+    const since = new Date().toISOString();
     const result = await box.cli(['restart', 'a']);
     assert.equal(result.code, 0, result.stderr);
     const pid = Number(result.stdout.match(/restarted a \(pid (\d+)\)/)?.[1]);
@@ -392,7 +403,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.equal(alive(old), false);
     assert.ok(alive(pid));
     assert.deepEqual(box.serviceProcesses('a'), [pid]);
-    assert.equal(box.eventsOf('a', 'stopped').at(-1)!.reason, 'user restart');
+    assert.equal((await box.waitForEventSince('a', 'stopped', since)).reason, 'user restart');
   });
 
   test('force-restart restarts at once and resets the restart limit of a failed service', async () => {
@@ -403,6 +414,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.equal(failed.restarts, 1);
     rmSync(box.path('crash-b'));
     const oldA = box.service('a')!.pid!;
+    const since = new Date().toISOString();
     const result = await box.cli(['force-restart', 'a', 'b']);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /restarted a \(pid \d+\)/);
@@ -412,7 +424,7 @@ describe('a running supervisor and the control CLI', SUITE, () => {
     assert.equal(b.restarts, 0);
     assert.ok(alive(b.pid!));
     assert.equal(alive(oldA), false);
-    assert.equal(box.eventsOf('a', 'stopped').at(-1)!.reason, 'user force-restart');
+    assert.equal((await box.waitForEventSince('a', 'stopped', since)).reason, 'user force-restart');
   });
 
   test('stop and start without names act on every service', async () => {
@@ -581,7 +593,7 @@ describe('a SIGKILLed supervisor, started again', SUITE, () => {
     assert.deepEqual(leftovers.filter((pid) => alive(pid)), [], 'every process of the old supervisor is gone');
     assert.deepEqual(counts(), expected, 'exactly one copy of each service');
     for (const name of Object.keys(expected)) {
-      assert.ok(box.eventsOf(name, 'stopped').some((event) => /previous supervisor/.test(String(event.reason))), `${name}: stopped event`);
+      assert.match(String((await box.waitForEvent(name, 'stopped'))[0]!.reason), /previous supervisor/);
       assert.ok(alive(box.service(name)!.pid!));
     }
     assert.equal(readPidFile(join(box.stateDir, 'supervisor.pid')), second.pid);

@@ -250,6 +250,14 @@ export class Sandbox {
     }, timeoutMs, `${count} ${event} event(s) of ${service}`, 10);
   }
 
+  /**
+   * The first `event` of `service` recorded at or after `since` (an ISO time taken before the action). events.jsonl is
+   * written asynchronously, so an event may reach the file a moment after the CLI that caused it has returned.
+   */
+  waitForEventSince(service: string, event: string, since: string, timeoutMs = 5_000): Promise<EventRecord> {
+    return waitFor(() => this.eventsOf(service, event).find((record) => record.time >= since), timeoutMs, `${event} event of ${service} since ${since}`, 10);
+  }
+
   /** Live processes of this sandbox's services (optionally of one service). */
   serviceProcesses(service?: string): number[] {
     const prefix = service === undefined ? this.markerPrefix : `${this.markerPrefix}${service}`;
