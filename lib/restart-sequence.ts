@@ -67,6 +67,8 @@ export async function runRestartSequence(context: SequenceContext, options: Sequ
   });
   const stopReason = options.kind === 'scheduled' ? 'scheduled restart' : 'user force-restart';
 
+  // A service the user stopped stays stopped: a restart refreshes what runs, it does not undo a decision
+  const toStart = context.services.filter((service) => service.state !== 'stopped');
   await hooks('pre_restart', config.hooks.preRestart);
   await step('stop', () => Promise.all(context.services.map((service) => service.enqueue(() => service.stop(stopReason)))));
   await hooks('post_stop', config.hooks.postStop);
@@ -74,7 +76,7 @@ export async function runRestartSequence(context: SequenceContext, options: Sequ
   if (context.betweenStopAndStart) await step('rotate_logs', context.betweenStopAndStart);
   if (options.signal?.aborted) return durations;
   await hooks('pre_start', config.hooks.preStart);
-  await step('start', () => Promise.all(context.services.map((service) => service.enqueue(() => service.start('user', stopReason)))));
+  await step('start', () => Promise.all(toStart.map((service) => service.enqueue(() => service.start('user', stopReason)))));
   return durations;
 }
 
