@@ -2,7 +2,7 @@
 import { sendControlRequest } from './control-client.ts';
 import { ConfigError, SupervisorError } from './errors.ts';
 import { loadConfig } from './config.ts';
-import { runningSupervisorPid } from './lock.ts';
+import { runningSupervisorPid } from './pid-file.ts';
 import { socketPath, statePaths } from './paths.ts';
 import { readScheduleState, writeScheduleState } from './schedule-state.ts';
 import { nextRestartTimes, validateCronExpression, validateTimezone } from './schedule.ts';

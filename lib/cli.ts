@@ -170,7 +170,7 @@ async function control(io: CliIo, context: Context, command: ControlCommand, ser
 }
 
 async function shutdown(io: CliIo, context: Context): Promise<number> {
-  const { runningSupervisorPid } = await import('./lock.ts');
+  const { runningSupervisorPid } = await import('./pid-file.ts');
   const { statePaths } = await import('./paths.ts');
   const paths = statePaths(context.stateDir);
   const pid = runningSupervisorPid(paths.supervisorPid);

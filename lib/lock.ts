@@ -3,43 +3,22 @@
  * only by its mtime). The holder's pid is written inside the lock directory, so the check never depends on
  * supervisor.pid, which a user may delete.
  */
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { SupervisorError } from './errors.ts';
-import { isAlive } from './proc.ts';
-import { processStartedAtMs } from './proc-time.ts';
+import { livePidFrom } from './pid-file.ts';
 
 /** Every party must use the same value: a shorter one steals a live lock. A live holder refreshes the mtime every LOCK_UPDATE_MS. */
 const LOCK_STALE_MS = 10_000;
 const LOCK_UPDATE_MS = 2_000;
 const HOLDER_FILE = 'holder';
 const RETRY_MS = 100;
-const START_TIME_SLACK_MS = 5_000;
 
 export class AlreadyRunningError extends SupervisorError {
   constructor(readonly pid: number) {
     super('supervisor.already-running', `already running (pid ${pid})`, 1);
   }
-}
-
-/** The pid in `file` when that process is alive and is the one that wrote it (not a reused pid). */
-export function livePidFrom(file: string): number | null {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return null;
-    const started = processStartedAtMs(pid);
-    // A process that started after the file was written cannot be its writer. Slack: btime has 1 s resolution and
-    // moves with clock adjustments
-    if (started !== null && started > statSync(file).mtimeMs + START_TIME_SLACK_MS) return null;
-    return pid;
-  } catch {
-    return null;
-  }
-}
-
-export function runningSupervisorPid(pidFile: string): number | null {
-  return livePidFrom(pidFile);
 }
 
 type Holder = { state: 'alive'; pid: number } | { state: 'dead' } | { state: 'unknown'; ageMs: number };
@@ -62,12 +41,19 @@ function lockHolder(lockDir: string, pidFile: string): Holder {
   }
 }
 
+/** Our pid inside the lock dir. proper-lockfile takes a changed dir mtime for a stolen lock: put the mtime back. */
+function writeHolder(lockDir: string): void {
+  const { atime, mtime } = statSync(lockDir);
+  writeFileSync(join(lockDir, HOLDER_FILE), `${process.pid}\n`);
+  utimesSync(lockDir, atime, mtime);
+}
+
 export async function acquireSupervisorLock(lockTarget: string, pidFile: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
   const lockDir = `${lockTarget}.lock`;
   for (;;) {
     try {
       const release = await lockfile.lock(lockTarget, { realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, retries: 0, onCompromised });
-      writeFileSync(join(lockDir, HOLDER_FILE), `${process.pid}\n`);
+      writeHolder(lockDir);
       return async () => {
         // proper-lockfile removes the lock with rmdir: it must be empty
         rmSync(join(lockDir, HOLDER_FILE), { force: true });
@@ -83,3 +69,5 @@ export async function acquireSupervisorLock(lockTarget: string, pidFile: string,
     }
   }
 }
+
+export { runningSupervisorPid } from './pid-file.ts';

@@ -1,7 +1,7 @@
 /** `status`: answered from state files and /proc, never through the supervisor, so it cannot hang behind a busy one. */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { formatDuration } from './duration.ts';
-import { runningSupervisorPid } from './lock.ts';
+import { runningSupervisorPid } from './pid-file.ts';
 import { statePaths } from './paths.ts';
 import { isAlive } from './proc.ts';
 import { type EventRecord, type LastExit, type ServiceSnapshot, type StateFile } from './types.ts';
