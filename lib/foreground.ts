@@ -1,7 +1,7 @@
 /** The supervisor process: start, print events, stop cleanly on SIGTERM/SIGINT, survive SIGHUP. */
 import { writeSync } from 'node:fs';
 import { Supervisor } from './supervisor.ts';
-import { formatEventLine } from './event-text.ts';
+import { formatRestartLogEntry } from './restart-log.ts';
 import { type Config } from './types.ts';
 
 /** Set by `--detach`: the fd on which the detached child reports that it is up. */
@@ -9,7 +9,7 @@ export const READY_FD_ENV = 'RESTART_CONTROL_READY_FD';
 
 export async function runForeground(config: Config): Promise<number> {
   const supervisor = new Supervisor(config, {
-    onEvent: (event) => process.stdout.write(`${formatEventLine(event)}\n`),
+    onEvent: (event) => process.stdout.write(formatRestartLogEntry(event)),
   });
   const readyFd = process.env[READY_FD_ENV] ? Number(process.env[READY_FD_ENV]) : null;
   delete process.env[READY_FD_ENV];

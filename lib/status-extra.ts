@@ -5,7 +5,7 @@ import { statePaths } from './paths.ts';
 import { readScheduleState } from './schedule-state.ts';
 import { readStateFile, type StatusReport } from './status.ts';
 import { systemSnapshot } from './system.ts';
-import { formatEventLine } from './event-text.ts';
+import { formatRestartLogEntry } from './restart-log.ts';
 
 export interface ExtraContext {
   stateDir: string;
@@ -48,7 +48,7 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
   lines.push(`system: memory ${formatBytes(system.memory.used)}/${formatBytes(system.memory.total)}${disk}${gpus}`);
   if (report.events.length > 0) {
     lines.push('recent events:');
-    for (const event of report.events) lines.push(`  ${formatEventLine(event)}`);
+    for (const event of report.events) lines.push(...formatRestartLogEntry(event).trimEnd().split('\n').map((line) => `  ${line}`));
   }
   report.text_extra = `${lines.join('\n')}\n`;
 }

@@ -309,6 +309,35 @@ describe('config reload: reload command and SIGHUP', SUITE, () => {
     assertSamePids(box, before, ['a', 'd']);
     writeConfig(box, doc);
   });
+
+  test('auto_reload switched on by a reload takes effect at once, and switched off by a save stops watching', async () => {
+    let since = new Date().toISOString();
+    doc.globals = { ...doc.globals, auto_reload: true, reload_debounce: '200ms' };
+    writeConfig(box, doc);
+    assert.equal((await reload()).code, 0);
+    await waitForEvents(box, 'config_reloaded', since);
+
+    let before = pids(box);
+    since = new Date().toISOString();
+    doc.services[2]!.env = { D: '1' };
+    writeConfig(box, doc); // no command: the save alone applies it
+    const [reloaded] = await waitForEvents(box, 'config_reloaded', since);
+    assert.equal(reloaded!.reason, 'config file saved');
+    assert.deepEqual(sortedLists(reloaded!).changed, ['d']);
+    await newPid(box, 'd', before.d!);
+
+    since = new Date().toISOString();
+    doc.globals = { ...doc.globals, auto_reload: false };
+    writeConfig(box, doc);
+    await waitForEvents(box, 'config_reloaded', since);
+    before = pids(box);
+    since = new Date().toISOString();
+    doc.services[2]!.env = { D: '2' };
+    writeConfig(box, doc);
+    await delay(QUIET_MS);
+    assert.equal(eventsSince(box, 'config_reloaded', since).length, 0, 'auto_reload is off again');
+    assertSamePids(box, before, ['a', 'b', 'd']);
+  });
 });
 
 describe('config reload: auto_reload watches the config file', SUITE, () => {
@@ -393,12 +422,13 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
 
   before(async () => {
     box = new Sandbox([], { stateDir: STATE });
-    for (const folder of ['src/sub', 'src/node_modules/pkg', 'src/__pycache__', 'src/.git', 'lib/a', 'idle-src', 'chatty']) {
+    for (const folder of ['src/sub', 'src/node_modules/pkg', 'src/__pycache__', 'src/.git', 'lib/a', 'idle-src', 'chatty', 'crashy-src', 'stubborn-src']) {
       mkdirSync(box.path(folder), { recursive: true });
     }
-    for (const file of ['src/main.py', 'src/sub/util.py', 'src/node_modules/pkg/index.js', 'src/.git/HEAD', 'lib/a/x.py', 'lib/a/readme.txt', 'idle-src/job.py']) {
+    for (const file of ['src/main.py', 'src/sub/util.py', 'src/node_modules/pkg/index.js', 'src/.git/HEAD', 'lib/a/x.py', 'lib/a/readme.txt', 'idle-src/job.py', 'stubborn-src/job.py']) {
       writeFileSync(box.path(file), 'v0\n');
     }
+    writeFileSync(box.path('crashy-src/state.txt'), 'bad\n');
     const debounce = { watch_debounce: '200ms' };
     doc = {
       services: [
@@ -409,6 +439,12 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
           wait_idle: { command: 'test -f idle.flag', poll: '100ms', max_wait: '60s' },
         },
         { name: 'chatty', command: 'while :; do echo tick; sleep 0.1; done', cwd: 'chatty', watch: ['.'], ...debounce },
+        // crashes while its source is bad; restart: no leaves it failed until a save fixes it
+        { name: 'crashy', command: 'grep -q ok crashy-src/state.txt && exec sleep 1000; exit 1', restart: 'no', watch: ['crashy-src'], ...debounce },
+        {
+          name: 'stubborn', command: SLEEPER, watch: ['stubborn-src'], ...debounce,
+          wait_idle: { command: 'false', poll: '100ms', max_wait: '1s' },
+        },
       ],
     };
     writeConfig(box, doc, STATE);
@@ -533,6 +569,61 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
     const after = (await statusJson(box)).services.find((s) => s.name === 'idle');
     assert.equal(after?.pending_restart ?? null, null);
     assertSamePids(box, before, ['w', 'g', 'chatty']);
+  });
+
+  test('wait_idle max_wait: a service that never gets idle is restarted anyway after max_wait', async () => {
+    const before = pids(box);
+    const since = new Date().toISOString();
+    appendFileSync(box.path('stubborn-src/job.py'), 'v1\n');
+    const [watched] = await waitForEvents(box, 'watch_restart', since, 1, 'stubborn');
+    await delay(500);
+    assert.equal(pids(box).stubborn, before.stubborn, 'still waiting for idle half way through max_wait');
+    const pid = await newPid(box, 'stubborn', before.stubborn!);
+    const [idleWait] = await waitForEvents(box, 'idle_wait', since, 1, 'stubborn');
+    assert.equal(idleWait!.idle, false);
+    const [started] = await waitForEvents(box, 'started', since, 1, 'stubborn');
+    const waited = Date.parse(started!.time) - Date.parse(watched!.time);
+    assert.ok(waited >= 900 && waited < 5_000, `restarted after max_wait 1s: ${waited} ms`);
+    assert.ok(alive(pid));
+  });
+
+  test('a service that crashed on bad code comes back when the fix is saved', async () => {
+    const failed = await box.waitForState('crashy', 'failed');
+    assert.equal(failed.last_exit?.code, 1);
+    const since = new Date().toISOString();
+    writeFileSync(box.path('crashy-src/state.txt'), 'ok\n');
+    await waitForEvents(box, 'watch_restart', since, 1, 'crashy');
+    const running = await box.waitForState('crashy', 'running');
+    assert.ok(alive(running.pid!));
+  });
+
+  test('a reload that changes watch re-targets the watcher: a single file, saved by rename, is followed', async () => {
+    let before = pids(box);
+    let since = new Date().toISOString();
+    doc.services[1]!.watch = ['lib/a/x.py'];
+    writeConfig(box, doc, STATE);
+    const reload = await box.cli(['reload'], { timeoutMs: 20_000 });
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.match(reload.stdout, /changed g;/);
+    await newPid(box, 'g', before.g!);
+
+    before = pids(box);
+    since = new Date().toISOString();
+    appendFileSync(box.path('lib/b/c/new.py'), 'v1\n');
+    appendFileSync(box.path('lib/a/readme.txt'), 'v2\n');
+    await delay(QUIET_MS);
+    assert.deepEqual(eventsSince(box, 'watch_restart', since, 'g'), [], 'no longer watched');
+    assertSamePids(box, before, ['g']);
+
+    for (const round of [1, 2]) {
+      before = pids(box);
+      since = new Date().toISOString();
+      writeFileSync(box.path('lib/a/.x.py.tmp'), `saved by rename ${round}\n`);
+      renameSync(box.path('lib/a/.x.py.tmp'), box.path('lib/a/x.py'));
+      const [event] = await waitForEvents(box, 'watch_restart', since, 1, 'g');
+      assert.deepEqual(event!.paths, ['lib/a/x.py'], `round ${round}`);
+      await newPid(box, 'g', before.g!);
+    }
   });
 
   test('a service watching the folder that holds the state dir is never restarted by its own logs', async () => {
