@@ -210,6 +210,11 @@ export class Service {
       this.deps.emit({ event: 'stopped', service: this.name, reason });
       return;
     }
+    if (state === 'failed' || state === 'exited') {
+      // FAILED|EXITED -> STOPPED: nothing runs; remember that the user wants it down (schedules leave it alone)
+      this.setState('stopped', reason);
+      return;
+    }
     if (state !== 'running' && state !== 'starting') return;
     const child = this.child;
     this.manualStop = reason;

@@ -215,9 +215,10 @@ export class Supervisor {
         });
       case 'stop':
         return this.each(request, async (service) => {
+          const before = service.snapshot().state;
           const wasActive = service.isActive() || service.state === 'backoff';
           await service.stop('user stop');
-          return wasActive ? `stopped ${service.name}` : `${service.name} was not running (${service.snapshot().state})`;
+          return wasActive ? `stopped ${service.name}` : `${service.name} was not running (${before})`;
         });
       case 'force-restart':
         if (!request.services || request.services.length === 0) {

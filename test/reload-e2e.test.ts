@@ -177,7 +177,7 @@ describe('config reload: reload command and SIGHUP', SUITE, () => {
     assert.deepEqual(box.serviceProcesses('c'), []);
     const d = await box.waitForState('d', 'running');
     assert.ok(alive(d.pid!));
-    await waitFor(() => !pids(box).hasOwnProperty('c'), 5_000, 'c gone from state.json');
+    await waitFor(() => !('c' in pids(box)), 5_000, 'c gone from state.json');
     assertSamePids(box, before, ['a', 'b']);
     const [reloaded] = await waitForEvents(box, 'config_reloaded', since);
     assert.deepEqual(sortedLists(reloaded!), { added: ['d'], removed: ['c'], changed: [], unchanged: ['a', 'b'] });
@@ -422,10 +422,10 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
 
   before(async () => {
     box = new Sandbox([], { stateDir: STATE });
-    for (const folder of ['src/sub', 'src/node_modules/pkg', 'src/__pycache__', 'src/.git', 'lib/a', 'idle-src', 'chatty', 'crashy-src', 'stubborn-src']) {
+    for (const folder of ['src/sub', 'src/node_modules/pkg', 'src/__pycache__', 'src/.git', 'lib/a', 'idle-src', 'chatty', 'crashy-src', 'stubborn-src', 'doomed-src', 'joiner-src', 'parked-src']) {
       mkdirSync(box.path(folder), { recursive: true });
     }
-    for (const file of ['src/main.py', 'src/sub/util.py', 'src/node_modules/pkg/index.js', 'src/.git/HEAD', 'lib/a/x.py', 'lib/a/readme.txt', 'idle-src/job.py', 'stubborn-src/job.py']) {
+    for (const file of ['src/main.py', 'src/sub/util.py', 'src/node_modules/pkg/index.js', 'src/.git/HEAD', 'lib/a/x.py', 'lib/a/readme.txt', 'idle-src/job.py', 'stubborn-src/job.py', 'doomed-src/job.py', 'joiner-src/job.py', 'parked-src/job.py']) {
       writeFileSync(box.path(file), 'v0\n');
     }
     writeFileSync(box.path('crashy-src/state.txt'), 'bad\n');
@@ -445,6 +445,15 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
           name: 'stubborn', command: SLEEPER, watch: ['stubborn-src'], ...debounce,
           wait_idle: { command: 'false', poll: '100ms', max_wait: '1s' },
         },
+        {
+          name: 'doomed', command: SLEEPER, watch: ['doomed-src'], ...debounce,
+          wait_idle: { command: 'test -f doomed.flag', poll: '100ms', max_wait: '60s' },
+        },
+        {
+          name: 'joiner', command: SLEEPER, watch: ['joiner-src'], ...debounce,
+          wait_idle: { command: 'test -f joiner.flag', poll: '100ms', max_wait: '60s' },
+        },
+        { name: 'parked', command: SLEEPER, env: { V: '1' }, watch: ['parked-src'], ...debounce },
       ],
     };
     writeConfig(box, doc, STATE);
@@ -624,6 +633,62 @@ describe('source watching: watch, watch_ignore, watch_debounce, wait_idle', SUIT
       assert.deepEqual(event!.paths, ['lib/a/x.py'], `round ${round}`);
       await newPid(box, 'g', before.g!);
     }
+  });
+
+  test('a service removed from the config while its restart waits for idle stays gone when it gets idle', async () => {
+    const before = pids(box);
+    let since = new Date().toISOString();
+    appendFileSync(box.path('doomed-src/job.py'), 'v1\n');
+    await waitFor(async () => (await statusJson(box)).services.find((s) => s.name === 'doomed' && s.pending_restart), 10_000, 'doomed pending');
+    doc.services = doc.services.filter((service) => service.name !== 'doomed');
+    writeConfig(box, doc, STATE);
+    const reload = await box.cli(['reload'], { timeoutMs: 20_000 });
+    assert.equal(reload.code, 0, reload.stderr);
+    assert.match(reload.stdout, /removed doomed;/);
+    await waitFor(() => !alive(before.doomed!), 5_000, 'the removed service stopped');
+    since = new Date().toISOString();
+    writeFileSync(box.path('doomed.flag'), '');
+    await delay(QUIET_MS);
+    assert.deepEqual(eventsSince(box, 'started', since, 'doomed'), [], 'not started again');
+    assert.deepEqual(box.serviceProcesses('doomed'), [], 'no process of the removed service');
+    assert.equal(box.service('doomed'), undefined);
+  });
+
+  test('restart SERVICE while a watch restart waits for idle makes the pending one pointless: one restart', async () => {
+    const before = pids(box);
+    const since = new Date().toISOString();
+    appendFileSync(box.path('joiner-src/job.py'), 'v1\n');
+    await waitFor(async () => (await statusJson(box)).services.find((s) => s.name === 'joiner' && s.pending_restart), 10_000, 'joiner pending');
+    const restart = await box.cli(['restart', 'joiner']);
+    assert.equal(restart.code, 0, restart.stderr);
+    const pid = await newPid(box, 'joiner', before.joiner!);
+    writeFileSync(box.path('joiner.flag'), '');
+    await delay(QUIET_MS);
+    assert.equal(eventsSince(box, 'started', since, 'joiner').length, 1, 'the user restart already ran the new code');
+    assert.equal(pids(box).joiner, pid);
+    assert.equal((await statusJson(box)).services.find((s) => s.name === 'joiner')?.pending_restart ?? null, null);
+  });
+
+  test('a service the user stopped stays stopped: neither a watched change nor a reload that changes it starts it', async () => {
+    const before = pids(box);
+    const stop = await box.cli(['stop', 'parked']);
+    assert.equal(stop.code, 0, stop.stderr);
+    await waitFor(() => !alive(before.parked!), 5_000, 'parked stopped');
+    let since = new Date().toISOString();
+    appendFileSync(box.path('parked-src/job.py'), 'v1\n');
+    await delay(QUIET_MS);
+    assert.deepEqual(eventsSince(box, 'started', since, 'parked'), [], 'a save does not undo the user stop');
+    assert.equal(box.service('parked')?.state, 'stopped');
+
+    since = new Date().toISOString();
+    doc.services.find((service) => service.name === 'parked')!.env = { V: '2' };
+    writeConfig(box, doc, STATE);
+    const reload = await box.cli(['reload'], { timeoutMs: 20_000 });
+    assert.equal(reload.code, 0, reload.stderr);
+    await delay(500);
+    assert.deepEqual(eventsSince(box, 'started', since, 'parked'), [], 'a reload does not undo the user stop');
+    assert.equal(box.service('parked')?.state, 'stopped');
+    assert.deepEqual(box.serviceProcesses('parked'), []);
   });
 
   test('a service watching the folder that holds the state dir is never restarted by its own logs', async () => {
