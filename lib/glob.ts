@@ -1,4 +1,4 @@
-/** Glob patterns for watch/watch_ignore: `**` any depth, `*` within a segment, `?` one char, `{a,b}` alternatives. */
+/** Glob patterns for watch/watch_ignore: `**` any depth, `*` within a segment, `?` one char, `{a,b}` literal alternatives, `[abc]` / `[!abc]` classes. */
 const SPECIAL = /[*?{[]/;
 
 export function isGlob(pattern: string): boolean {
@@ -9,7 +9,9 @@ export function isGlob(pattern: string): boolean {
 export function globBase(pattern: string): string {
   const segments = pattern.split('/');
   const index = segments.findIndex((segment) => isGlob(segment));
-  return index < 0 ? pattern : segments.slice(0, index).join('/') || '.';
+  if (index < 0) return pattern;
+  if (index === 1 && segments[0] === '') return '/';
+  return segments.slice(0, index).join('/') || '.';
 }
 
 export function globToRegExp(pattern: string): RegExp {
@@ -26,6 +28,11 @@ export function globToRegExp(pattern: string): RegExp {
       const end = pattern.indexOf('}', i);
       if (end < 0) { source += '\\{'; continue; }
       source += `(?:${pattern.slice(i + 1, end).split(',').map(escape).join('|')})`;
+      i = end;
+    } else if (char === '[' && pattern.indexOf(']', i + 2) > 0) {
+      const end = pattern.indexOf(']', i + 2);
+      const body = pattern.slice(i + 1, end);
+      source += `[${body.startsWith('!') ? `^${body.slice(1)}` : body}]`.replace(/\\/g, '\\\\');
       i = end;
     } else source += escape(char);
   }

@@ -70,7 +70,8 @@ export class Reloader {
     const target = this.target;
     const warnings = unappliableChanges(target.config, next);
     const nextConfig = { ...next, stateDir: target.config.stateDir };
-    const diff = diffServices(target.config.services, next.services);
+    // The live definitions, not the last loaded file: `restart SERVICE` may have taken a newer one already
+    const diff = diffServices([...target.services.values()].map((service) => service.config), next.services);
     target.config = nextConfig;
     target.applyGlobals(nextConfig);
     const work: Promise<unknown>[] = [];
@@ -78,7 +79,8 @@ export class Reloader {
       const service = target.services.get(name)!;
       target.services.delete(name);
       await this.unwatchSources(name);
-      work.push(service.enqueue(() => service.stop('removed from the config')).then(() => service.dispose()));
+      service.dispose();
+      work.push(service.enqueue(() => service.stop('removed from the config')));
     }
     for (const config of diff.added) {
       const service = target.createService(config);

@@ -23,26 +23,31 @@ export function requestRestart(service: Service, reason: string, context: Restar
   }
   service.pendingRestart = reason;
   context.changed();
+  // A start after this request (user restart, crash restart, schedule) already runs the new definition
+  const startsAtRequest = service.starts;
+  const signal = AbortSignal.any([context.signal, service.disposed]);
   let run: Promise<void> | null = null;
   run = (async () => {
     await Promise.resolve(); // let `service.restartRequest` be set before anything below reads it
     try {
       const waitIdle = service.config.waitIdle;
       if (waitIdle && service.isActive()) {
-        const result = await waitUntilIdle(waitIdle, { cwd: service.config.cwd, timeoutMs: context.hookTimeoutMs, signal: context.signal });
+        const result = await waitUntilIdle(waitIdle, { cwd: service.config.cwd, timeoutMs: context.hookTimeoutMs, signal });
+        if (signal.aborted) return;
         context.record({
           event: 'idle_wait', service: service.name, idle: result.idle, waited_s: Math.round(result.waitedMs / 100) / 10, checks: result.checks,
           reason: result.idle ? 'service idle' : `still busy after max_wait ${waitIdle.maxWaitMs / 1000}s: restarting anyway`,
         });
       }
-      if (context.signal.aborted) return;
+      if (signal.aborted) return;
       const why = service.pendingRestart ?? reason;
       await service.enqueue(async () => {
         service.restartRequest = null;
         service.pendingRestart = null;
-        const wasActive = service.isActive() || service.state === 'backoff';
+        // Removed from the config, stopped by the user, or restarted meanwhile: nothing left to do
+        if (signal.aborted || service.state === 'stopped' || service.starts !== startsAtRequest) return;
         await service.stop(why);
-        if (wasActive || service.config.autostart) await service.start('user', why);
+        await service.start('user', why);
       });
     } finally {
       if (service.restartRequest === run) service.restartRequest = null;

@@ -42,6 +42,11 @@ export class Service {
   pendingRestart: string | null = null;
   /** The pending restart that later requests join. */
   restartRequest: Promise<void> | null = null;
+  /** How many processes this service has started: tells a pending restart that a newer start made it pointless. */
+  starts = 0;
+  private readonly disposal = new AbortController();
+  /** Aborted when the service leaves the config: pending work on it must not bring it back. */
+  readonly disposed: AbortSignal = this.disposal.signal;
 
   constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
 
@@ -104,6 +109,7 @@ export class Service {
 
   private spawnChild(reason: string): Promise<void> {
     this.setState('starting', reason);
+    this.starts++;
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     const child = spawn(file, args, {
@@ -243,6 +249,8 @@ export class Service {
   }
 
   dispose(): void {
+    this.disposal.abort();
+    this.pendingRestart = null;
     this.clearTimer();
   }
 }
