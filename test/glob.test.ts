@@ -38,7 +38,11 @@ describe('globToRegExp', () => {
 
   test('regexp characters in a pattern are literal', () => {
     check('a.b+(c)$', ['a.b+(c)$'], ['aXb+(c)$', 'a.bb(c)$', 'a.b+c$']);
-    check('v[1]', ['v[1]'], ['v1']);
+  });
+
+  test('[abc] and [!abc] are character classes', () => {
+    check('v[12]', ['v1', 'v2'], ['v3', 'v[12]']);
+    check('v[!12]', ['v3'], ['v1', 'v2']);
   });
 
   test('the whole path must match: anchored at both ends', () => {
