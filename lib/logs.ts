@@ -33,6 +33,8 @@ export interface RotatingLogOptions {
 
 const DEFAULTS = { highWaterMark: 1 << 20, maxBufferBytes: 8 << 20, retryMs: 1000, checkMs: 1000 };
 const NEWLINE = 0x0a;
+/** Well over a follower's poll interval (200 ms), so `logs -f` reads a rotated file before it turns into .gz. */
+const COMPRESS_GRACE_MS = 2000;
 const NEWLINE_BUFFER = Buffer.from('\n');
 
 export function droppedLinesNote({ droppedLines }: { droppedLines: number }): string {
@@ -83,6 +85,8 @@ export class RotatingLog extends EventEmitter {
   private jobCount = 0;
   /** Serialises renames between rotation and the end of a compression. */
   private dirLock: Promise<unknown> = Promise.resolve();
+  /** Compressions waiting out their grace period; close() ends the wait. */
+  private readonly graceTimers = new Map<NodeJS.Timeout, () => void>();
 
   constructor(options: RotatingLogOptions) {
     super();
@@ -153,6 +157,7 @@ export class RotatingLog extends EventEmitter {
     this.abandonQueue();
     while (this.pumping) await new Promise((resolve) => setImmediate(resolve));
     await this.closeHandle();
+    for (const [timer, release] of this.graceTimers) { clearTimeout(timer); release(); }
     await Promise.all([...this.jobs].map((job) => job.done));
     this.emit('drain'); // release anyone still paused on us
   }
@@ -311,6 +316,8 @@ export class RotatingLog extends EventEmitter {
     const job: CompressJob = { index: 1, done: Promise.resolve() };
     job.done = (async () => {
       try {
+        // A `logs -f` reader may still be reading this file by name: gzip only after it has had time to finish
+        await this.compressGrace();
         const { atime, mtime } = await input.stat();
         await pipeline(input.createReadStream(), createGzip(), createWriteStream(temp));
         // Keep the content's mtime: `logs --since` skips whole files by it.
@@ -330,6 +337,15 @@ export class RotatingLog extends EventEmitter {
       }
     })();
     this.jobs.add(job);
+  }
+
+  private compressGrace(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { this.graceTimers.delete(timer); resolve(); }, COMPRESS_GRACE_MS);
+      timer.unref();
+      this.graceTimers.set(timer, resolve);
+    });
   }
 
   private exclusive<T>(task: () => Promise<T>): Promise<T> {

@@ -114,9 +114,11 @@ function attempt(event: EventRecord): string {
 
 function crashOutcome(event: EventRecord): string {
   if (event.delay_s !== undefined) return ` - restarting in ${seconds(event.delay_s)}${attempt(event)}`;
-  if (event.will_restart === true) return ` - will restart${reasonSuffix(event)}`;
-  if (event.will_restart === false) return ` - not restarting${reasonSuffix(event)}`;
-  return reasonSuffix(event);
+  // The reason of a crash is usually its exit status, already on the line
+  const why = event.reason === exitStatus(event) ? '' : reasonSuffix(event);
+  if (event.will_restart === true) return ` - will restart${why}`;
+  if (event.will_restart === false) return ` - not restarting${why}`;
+  return why;
 }
 
 function nextRestart(event: EventRecord): string {

@@ -12,7 +12,6 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { type EventRecord } from '../lib/types.ts';
 import { waitFor } from './helpers.ts';
 import { RUN, Sandbox, alive, cleanEnv, configText, type ServiceSpec } from './support.ts';
 
@@ -304,7 +303,7 @@ describe('a crash loop, delivered to webhooks', SUITE, () => {
 });
 
 describe('a hung endpoint never delays a crash restart', SUITE, () => {
-  const CRASHES = 7;
+  const CRASHES = 9;
 
   test(`crash-to-new-pid, median of ${CRASHES} SIGKILLs each: a hung webhook adds < 50 ms`, async (t) => {
     const service = { name: 'victim', command: SLEEPER, restart: 'always', restart_sec: 0 };
