@@ -2,6 +2,10 @@
 import { DURATION_EXPECTATION, parseDurationMs } from './duration.ts';
 import { ConfigError } from './errors.ts';
 import { type RawConfig } from './config-schema.ts';
+import { validateCronExpression, validateTimezone } from './schedule.ts';
+
+/** Shorter scheduled intervals are a restart loop, not a schedule. */
+export const MIN_SCHEDULE_INTERVAL_MS = 1000;
 
 /** Effective key (e.g. `schedule.interval`, `services[0].stop_timeout`) → where its value came from, when not the file or the default. */
 export type Origins = Map<string, string>;
@@ -31,6 +35,11 @@ export function applyEnvOverrides(raw: RawConfig, env: NodeJS.ProcessEnv, origin
   }
   const interval = readDuration(env, 'RESTART_CONTROL_INTERVAL', problems);
   const cron = env.RESTART_CONTROL_CRON?.trim() || undefined;
+  if (interval !== undefined && interval < MIN_SCHEDULE_INTERVAL_MS) problems.push(`RESTART_CONTROL_INTERVAL: expected at least 1s, got ${JSON.stringify(env.RESTART_CONTROL_INTERVAL)}`);
+  const cronProblem = cron === undefined ? null : validateCronExpression(cron);
+  if (cronProblem) problems.push(`RESTART_CONTROL_CRON: ${cronProblem}`);
+  const zoneProblem = env.RESTART_CONTROL_TIMEZONE ? validateTimezone(env.RESTART_CONTROL_TIMEZONE) : null;
+  if (zoneProblem) problems.push(`RESTART_CONTROL_TIMEZONE: ${zoneProblem}`);
   if (interval !== undefined && cron !== undefined) {
     problems.push('RESTART_CONTROL_INTERVAL and RESTART_CONTROL_CRON: expected at most one of them, got both');
   } else if (interval !== undefined) {

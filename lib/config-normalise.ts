@@ -2,7 +2,7 @@
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type RawConfig, type RawService, type RawWaitIdle } from './config-schema.ts';
-import { type Origins } from './config-env.ts';
+import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './config-env.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { validateCronExpression, validateTimezone } from './schedule.ts';
@@ -134,7 +134,7 @@ function normaliseSchedule(raw: RawConfig, folder: string, serviceNames: Set<str
   if (schedule.interval !== undefined && schedule.cron !== undefined) {
     at(['schedule', 'cron'], 'schedule', 'expected either interval or cron, not both');
   }
-  if (schedule.interval !== undefined && schedule.interval < 1000) {
+  if (schedule.interval !== undefined && schedule.interval < MIN_SCHEDULE_INTERVAL_MS) {
     at(['schedule', 'interval'], 'schedule.interval', 'expected at least 1s');
   }
   if (schedule.cron !== undefined) {

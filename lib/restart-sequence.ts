@@ -72,7 +72,7 @@ export async function runRestartSequence(context: SequenceContext, options: Sequ
   await hooks('pre_restart', config.hooks.preRestart);
   await step('stop', () => Promise.all(context.services.map((service) => service.enqueue(() => service.stop(stopReason)))));
   await hooks('post_stop', config.hooks.postStop);
-  if (useGpu) await step('gpu_cleanup', () => cleanGpu(config, record));
+  if (useGpu) await step('gpu_cleanup', () => cleanGpu(config, names, record));
   if (context.betweenStopAndStart) await step('rotate_logs', context.betweenStopAndStart);
   if (options.signal?.aborted) return durations;
   await hooks('pre_start', config.hooks.preStart);
@@ -88,10 +88,18 @@ function reportHookFailures(stage: string, results: HookResult[], record: Sequen
   }
 }
 
-async function cleanGpu(config: Config, record: SequenceContext['record']): Promise<void> {
+/**
+ * Ours to kill: processes of the services this sequence restarted, and orphans of ours that belong to no configured
+ * service (a removed one). Never those of a running service the sequence did not touch.
+ */
+async function cleanGpu(config: Config, restarted: string[], record: SequenceContext['record']): Promise<void> {
   const prefix = `${stateDirHash(config.stateDir)}/`;
+  const untouched = new Set(config.services.map((service) => service.name).filter((name) => !restarted.includes(name)));
   const result = await gpuCleanup({
-    ourPids: (pid) => readEnvVar(pid, MARKER_ENV)?.startsWith(prefix) ?? false,
+    ourPids: (pid) => {
+      const marker = readEnvVar(pid, MARKER_ENV);
+      return marker !== null && marker.startsWith(prefix) && !untouched.has(marker.slice(prefix.length));
+    },
     resetCommand: config.gpu.resetCommand,
     maxUsedMb: config.gpu.maxUsedMb,
     cwd: dirname(config.file),

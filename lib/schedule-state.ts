@@ -1,7 +1,7 @@
 /** schedule.json in state_dir: the persisted enable/disable override and the last restart. Read by the CLI without a supervisor. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from './atomic.ts';
+import { ensureDir, writeJsonAtomic } from './atomic.ts';
 
 export interface ScheduleState {
   /** Set by `enable` / `disable`; null = the config decides. */
@@ -25,6 +25,7 @@ export function readScheduleState(stateDir: string): ScheduleState {
 
 export function writeScheduleState(stateDir: string, update: Partial<ScheduleState>): ScheduleState {
   const next = { ...readScheduleState(stateDir), ...update };
+  ensureDir(stateDir); // `disable` before the first start: state_dir does not exist yet
   writeJsonAtomic(scheduleStateFile(stateDir), next);
   return next;
 }

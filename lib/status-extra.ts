@@ -37,11 +37,11 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
   if (state?.notify && Array.isArray(state.notify) && state.notify.length > 0) report.notify = { webhooks: state.notify };
   if (context.json) return;
   const lines: string[] = [];
-  const schedule = report.schedule as { enabled: boolean; expression: string; next_restart: string | null; remaining_s: number | null } | null;
+  const schedule = report.schedule as { enabled: boolean; mode: string; expression: string; next_restart: string | null; remaining_s: number | null } | null;
   if (!schedule) lines.push('scheduled restarts: not configured');
   else {
     const when = schedule.next_restart ? `, next restart ${schedule.next_restart} (in ${formatDuration((schedule.remaining_s ?? 0) * 1000)})` : '';
-    lines.push(`scheduled restarts: ${schedule.enabled ? 'enabled' : 'disabled'} (${schedule.expression})${when}`);
+    lines.push(`scheduled restarts: ${schedule.enabled ? 'enabled' : 'disabled'} (${schedule.mode}: ${schedule.expression})${when}`);
   }
   const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${Math.round((system.disk.used / system.disk.total) * 100)}% used)` : '';
   const gpus = system.gpus.map((gpu, index) => `, gpu${index} ${gpu.name} ${formatBytes(gpu.memory_used)}/${formatBytes(gpu.memory_total)}`).join('');

@@ -114,6 +114,7 @@ export class Supervisor {
     if (this.shuttingDown.signal.aborted) return Promise.resolve(['supervisor is shutting down']);
     const run = async (): Promise<string[]> => {
       this.scheduler.disarm();
+      this.writeState(); // status must not show the restart that is now running as still to come
       const wanted = kind === 'scheduled' ? this.config.schedule?.services ?? [] : [];
       const services = [...this.services.values()].filter((service) => wanted.length === 0 || wanted.includes(service.name));
       try {
