@@ -1,6 +1,7 @@
 /** What `status` adds for scheduled restarts and system resources. */
 import { accessSync, constants } from 'node:fs';
 import { formatBytes, formatDuration } from './duration.ts';
+import { isoInZone } from './time-format.ts';
 import { statePaths } from './paths.ts';
 import { readScheduleState } from './schedule-state.ts';
 import { readStateFile, type StatusReport } from './status.ts';
@@ -40,7 +41,7 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
   const schedule = report.schedule as { enabled: boolean; mode: string; expression: string; next_restart: string | null; remaining_s: number | null } | null;
   if (!schedule) lines.push('scheduled restarts: not configured');
   else {
-    const when = schedule.next_restart ? `, next restart ${schedule.next_restart} (in ${formatDuration((schedule.remaining_s ?? 0) * 1000)})` : '';
+    const when = schedule.next_restart ? `, next restart ${isoInZone(new Date(schedule.next_restart), null)} (in ${formatDuration((schedule.remaining_s ?? 0) * 1000)})` : '';
     lines.push(`scheduled restarts: ${schedule.enabled ? 'enabled' : 'disabled'} (${schedule.mode}: ${schedule.expression})${when}`);
   }
   const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${Math.round((system.disk.used / system.disk.total) * 100)}% used)` : '';

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { isoInZone } from '../lib/time-format.ts';
 import { stringify } from 'yaml';
 import { type EventRecord } from '../lib/types.ts';
 import { waitFor } from './helpers.ts';
@@ -260,8 +261,8 @@ describe('scheduled and forced restart sequences, end to end', SUITE, () => {
     assert.deepEqual(gpus, [{ name: 'NVIDIA Fake A100', memory_used: 1200 * MIB, memory_total: 40960 * MIB }]);
 
     const text = ok(await sb.cli(['status'], { env: cleanEnv(gpu.env) }), 'status').stdout;
-    assert.match(text, /scheduled restarts: enabled \(0 3 \* \* \* \(Europe\/Warsaw\)\)/);
-    assert.ok(text.includes(`next restart ${new Date(expected).toISOString()} (in `), text);
+    assert.match(text, /scheduled restarts: enabled \(cron: 0 3 \* \* \* \(Europe\/Warsaw\)\)/);
+    assert.ok(text.includes(`next restart ${isoInZone(new Date(expected), null)} (in `), text);
     assert.match(text, /\(in (\d+h \d+m|\d+m \d+s|\d+s)\)/);
     assert.match(text, /system: memory \S+\/\S+, disk \S+\/\S+ \(\d+% used\), gpu0 NVIDIA Fake A100 1\.2GB\/40GB/);
     assert.match(text, /recent events:\n( {2}\[[^\n]+\n)*.*alpha started/);
