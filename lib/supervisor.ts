@@ -1,26 +1,26 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
 import { rmSync } from 'node:fs';
 import { type Server } from 'node:net';
+import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { type Readable } from 'node:stream';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
 import { type ControlRequest, type ControlResponse } from './control-protocol.ts';
 import { startControlServer } from './control-server.ts';
-import { ControlError, errorMessage } from './errors.ts';
+import { errorMessage } from './errors.ts';
 import { EventLog } from './events.ts';
 import { acquireSupervisorLock } from './lock.ts';
-import { serviceMarker, stateDirHash, statePaths, type StatePaths } from './paths.ts';
-import { procStartTime } from './proc.ts';
-import { Service } from './service.ts';
-import { findMarked, stopTree, MARKER_ENV, MarkerCache } from './tree.ts';
-import { readEnvVar } from './proc.ts';
-import { type Config, type EventRecord, type StateFile } from './types.ts';
-import { OutputRouter } from './output.ts';
-import { Scheduler } from './scheduler.ts';
 import { Notifier } from './notify.ts';
+import { OutputRouter } from './output.ts';
+import { serviceMarker, stateDirHash, statePaths, type StatePaths } from './paths.ts';
+import { procStartTime, readEnvVar } from './proc.ts';
 import { Reloader } from './reloader.ts';
-import { hostname } from 'node:os';
-import { dirname } from 'node:path';
 import { runRestartSequence, type RestartKind } from './restart-sequence.ts';
+import { Scheduler } from './scheduler.ts';
+import { Service } from './service.ts';
+import { handleControlRequest } from './supervisor-control.ts';
+import { MARKER_ENV, MarkerCache, findMarked, stopTree } from './tree.ts';
+import { type Config, type EventRecord, type StateFile } from './types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Pending webhook deliveries get this long to flush at shutdown. */
@@ -203,89 +203,9 @@ export class Supervisor {
     return stats;
   }
 
-  /** Control requests. Unknown service names refuse the whole request before anything is done. */
-  async handle(request: ControlRequest): Promise<ControlResponse> {
-    switch (request.command) {
-      case 'ping':
-        return { ok: true, data: { pid: process.pid, ready: this.ready } };
-      case 'start':
-        return this.each(request, async (service) => {
-          if (service.isActive()) return `${service.name} already running (pid ${service.pid})`;
-          await service.start('user');
-          return service.state === 'running' ? `started ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
-        });
-      case 'stop':
-        return this.each(request, async (service) => {
-          const before = service.snapshot().state;
-          const wasActive = service.isActive() || service.state === 'backoff';
-          await service.stop('user stop');
-          return wasActive ? `stopped ${service.name}` : `${service.name} was not running (${before})`;
-        });
-      case 'force-restart':
-        if (!request.services || request.services.length === 0) {
-          return { ok: true, messages: await this.restartAll('force', Boolean(request.options?.waitIdle)) };
-        }
-        return this.restartEach(request);
-      case 'restart':
-        return this.restartEach(request);
-      case 'reload': {
-        const result = await this.reloader.reload('reload command');
-        if (!result.ok) return { ok: false, error: `config refused, still running the last good one: ${result.error}`, exitCode: 2 };
-        const list = (names: string[]) => (names.length ? names.join(', ') : '-');
-        return { ok: true, messages: [
-          `config reloaded: added ${list(result.added)}; removed ${list(result.removed)}; changed ${list(result.changed)}; unchanged ${list(result.unchanged)}`,
-          ...result.warnings.map((warning) => `warning: ${warning}`),
-        ] };
-      }
-      case 'enable':
-      case 'disable':
-        this.scheduler.setEnabled(request.command === 'enable');
-        this.events.record({ event: request.command === 'enable' ? 'schedule_enabled' : 'schedule_disabled', reason: `user ${request.command}` });
-        this.writeState();
-        return { ok: true, messages: [this.describeSchedule()] };
-      case 'shutdown':
-        setImmediate(() => void this.shutdown('user shutdown').then(() => process.exit(0)));
-        return { ok: true, messages: ['supervisor shutting down'] };
-      default:
-        return { ok: false, error: `'${request.command}' is not supported by this supervisor`, exitCode: 2 };
-    }
-  }
-
-  private restartEach(request: ControlRequest): Promise<ControlResponse> {
-    // Never restart a stale definition: take the file's current one when it is valid
-    const fresh = this.reloader.readValidConfig();
-    return this.each(request, async (service) => {
-      const definition = fresh?.services.find((candidate) => candidate.name === service.name);
-      if (definition) service.updateConfig(definition);
-      const reason = `user ${request.command}`;
-      await service.stop(reason);
-      await service.start('user', reason);
-      return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
-    });
-  }
-
-  private describeSchedule(): string {
-    const status = this.scheduler.status();
-    if (!status) return 'scheduled restarts: not configured (no schedule: section)';
-    const next = status.next_restart ? `, next restart at ${status.next_restart}` : '';
-    return `scheduled restarts: ${status.enabled ? 'enabled' : 'disabled'} (${status.expression})${next}`;
-  }
-
-  private resolveServices(names: string[] | undefined): Service[] {
-    if (!names || names.length === 0) return [...this.services.values()];
-    const unknown = names.filter((name) => !this.services.has(name));
-    if (unknown.length > 0) {
-      throw new ControlError('control.unknown-service', `unknown service ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...this.services.keys()].join(', ')})`, 2);
-    }
-    return names.map((name) => this.services.get(name)!);
-  }
-
-  private async each(request: ControlRequest, act: (service: Service) => Promise<string>): Promise<ControlResponse> {
-    const services = this.resolveServices(request.services);
-    const messages = await Promise.all(services.map((service) => service.enqueue(() => act(service))));
-    this.writeState();
-    const failed = services.some((service) => service.state === 'failed');
-    return { ok: !failed || request.command === 'stop', messages, error: failed ? messages.filter((m) => m.includes('failed')).join('; ') : undefined };
+  /** Control requests: see supervisor-control.ts. */
+  handle(request: ControlRequest): Promise<ControlResponse> {
+    return handleControlRequest(this, request);
   }
 
   /** Stop every service (whole trees), record, remove pid file and socket, release the lock. Idempotent. */

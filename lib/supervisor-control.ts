@@ -1,0 +1,90 @@
+/** What each control request does to the supervisor's services; answers are the lines the CLI prints. */
+import { type ControlRequest, type ControlResponse } from './control-protocol.ts';
+import { ControlError } from './errors.ts';
+import { type Service } from './service.ts';
+import { type Supervisor } from './supervisor.ts';
+
+/** Control requests. Unknown service names refuse the whole request before anything is done. */
+export async function handleControlRequest(supervisor: Supervisor, request: ControlRequest): Promise<ControlResponse> {
+  switch (request.command) {
+    case 'ping':
+      return { ok: true, data: { pid: process.pid, ready: supervisor.ready } };
+    case 'start':
+      return each(supervisor, request, async (service) => {
+        if (service.isActive()) return `${service.name} already running (pid ${service.pid})`;
+        await service.start('user');
+        return service.state === 'running' ? `started ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
+      });
+    case 'stop':
+      return each(supervisor, request, async (service) => {
+        const before = service.snapshot().state;
+        const wasActive = service.isActive() || service.state === 'backoff';
+        await service.stop('user stop');
+        return wasActive ? `stopped ${service.name}` : `${service.name} was not running (${before})`;
+      });
+    case 'force-restart':
+      if (!request.services || request.services.length === 0) {
+        return { ok: true, messages: await supervisor.restartAll('force', Boolean(request.options?.waitIdle)) };
+      }
+      return restartEach(supervisor, request);
+    case 'restart':
+      return restartEach(supervisor, request);
+    case 'reload': {
+      const result = await supervisor.reloader.reload('reload command');
+      if (!result.ok) return { ok: false, error: `config refused, still running the last good one: ${result.error}`, exitCode: 2 };
+      const list = (names: string[]) => (names.length ? names.join(', ') : '-');
+      return { ok: true, messages: [
+        `config reloaded: added ${list(result.added)}; removed ${list(result.removed)}; changed ${list(result.changed)}; unchanged ${list(result.unchanged)}`,
+        ...result.warnings.map((warning) => `warning: ${warning}`),
+      ] };
+    }
+    case 'enable':
+    case 'disable':
+      supervisor.scheduler.setEnabled(request.command === 'enable');
+      supervisor.events.record({ event: request.command === 'enable' ? 'schedule_enabled' : 'schedule_disabled', reason: `user ${request.command}` });
+      supervisor.writeState();
+      return { ok: true, messages: [describeSchedule(supervisor)] };
+    case 'shutdown':
+      setImmediate(() => void supervisor.shutdown('user shutdown').then(() => process.exit(0)));
+      return { ok: true, messages: ['supervisor shutting down'] };
+    default:
+      return { ok: false, error: `'${request.command}' is not supported by this supervisor`, exitCode: 2 };
+  }
+}
+
+function restartEach(supervisor: Supervisor, request: ControlRequest): Promise<ControlResponse> {
+  // Never restart a stale definition: take the file's current one when it is valid
+  const fresh = supervisor.reloader.readValidConfig();
+  return each(supervisor, request, async (service) => {
+    const definition = fresh?.services.find((candidate) => candidate.name === service.name);
+    if (definition) service.updateConfig(definition);
+    const reason = `user ${request.command}`;
+    await service.stop(reason);
+    await service.start('user', reason);
+    return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
+  });
+}
+
+function describeSchedule(supervisor: Supervisor): string {
+  const status = supervisor.scheduler.status();
+  if (!status) return 'scheduled restarts: not configured (no schedule: section)';
+  const next = status.next_restart ? `, next restart at ${status.next_restart}` : '';
+  return `scheduled restarts: ${status.enabled ? 'enabled' : 'disabled'} (${status.expression})${next}`;
+}
+
+function resolveServices(supervisor: Supervisor, names: string[] | undefined): Service[] {
+  if (!names || names.length === 0) return [...supervisor.services.values()];
+  const unknown = names.filter((name) => !supervisor.services.has(name));
+  if (unknown.length > 0) {
+    throw new ControlError('control.unknown-service', `unknown service ${unknown.map((n) => `"${n}"`).join(', ')} (known: ${[...supervisor.services.keys()].join(', ')})`, 2);
+  }
+  return names.map((name) => supervisor.services.get(name)!);
+}
+
+async function each(supervisor: Supervisor, request: ControlRequest, act: (service: Service) => Promise<string>): Promise<ControlResponse> {
+  const services = resolveServices(supervisor, request.services);
+  const messages = await Promise.all(services.map((service) => service.enqueue(() => act(service))));
+  supervisor.writeState();
+  const failed = services.some((service) => service.state === 'failed');
+  return { ok: !failed || request.command === 'stop', messages, error: failed ? messages.filter((m) => m.includes('failed')).join('; ') : undefined };
+}
