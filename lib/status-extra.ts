@@ -47,6 +47,9 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
   const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${Math.round((system.disk.used / system.disk.total) * 100)}% used)` : '';
   const gpus = system.gpus.map((gpu, index) => `, gpu${index} ${gpu.name} ${formatBytes(gpu.memory_used)}/${formatBytes(gpu.memory_total)}`).join('');
   lines.push(`system: memory ${formatBytes(system.memory.used)}/${formatBytes(system.memory.total)}${disk}${gpus}`);
+  for (const sink of (state?.notify as { sink: string; sent: number; failed: number; dropped: number }[] | undefined) ?? []) {
+    lines.push(`notify ${sink.sink}: sent ${sink.sent}, failed ${sink.failed}, dropped ${sink.dropped}`);
+  }
   if (report.events.length > 0) {
     lines.push('recent events:');
     for (const event of report.events) lines.push(...formatRestartLogEntry(event).trimEnd().split('\n').map((line) => `  ${line}`));
