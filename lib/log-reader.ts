@@ -1,40 +1,17 @@
 /** Reading logs for `logs` and `events`: last lines across rotated and gzipped files, and following like `tail -F`. */
-import { readdirSync } from 'node:fs';
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
-import { escapeRegExp, rotatedName } from './logs.ts';
+import { logFiles, splitLines } from './log-files.ts';
+import { follow, type FollowControl, type Pinned } from './log-follow.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
 import { type EventRecord } from './types.ts';
 
-const gunzipAsync = promisify(gunzip);
+export { logFiles } from './log-files.ts';
+
 const BLOCK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 const LOCAL_STAMP = /^\[(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\]/;
 const ISO_STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)/;
-
-/** The current file pinned by an open fd, read up to `end` (what a follower has not read yet comes after). */
-interface Pinned { handle: FileHandle; end: number }
-
-/** Current + rotated files, oldest first (`.N` … `.1`, then the file itself); `.gz` ones included. */
-export function logFiles(file: string): string[] {
-  const directory = dirname(file);
-  const base = basename(file);
-  let names: string[];
-  try { names = readdirSync(directory); } catch { return []; }
-  const pattern = new RegExp(`^${escapeRegExp(base)}\\.(\\d+)(\\.gz)?$`);
-  const byIndex = new Map<number, string>();
-  for (const name of names) {
-    const match = pattern.exec(name);
-    if (!match) continue;
-    // `.N` and `.N.gz` coexist only while a compression finishes; both hold the same lines, so take the plain one.
-    if (match[2] === undefined || !byIndex.has(Number(match[1]))) byIndex.set(Number(match[1]), name);
-  }
-  const rotated = [...byIndex].sort((a, b) => b[0] - a[0]).map(([, name]) => join(directory, name));
-  return names.includes(base) ? [...rotated, file] : rotated;
-}
 
 /** Epoch ms at the start of a line: `[YYYY-MM-DD HH:MM:SS]` (restart.log, local time) or an ISO time (log_timestamps). */
 export function parseLineTime(line: string): number | null {
@@ -140,21 +117,9 @@ async function readAllLines(path: string): Promise<string[]> {
   return raw ? splitLines(raw, path.endsWith('.gz')) : [];
 }
 
-async function splitLines(raw: Buffer, gzipped: boolean): Promise<string[]> {
-  const text = (gzipped ? await gunzipAsync(raw) : raw).toString('utf8');
-  if (text === '') return [];
-  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
-}
-
-export interface FollowOptions extends ReadOptions {
-  /** @default 200 */
-  pollMs?: number;
-  /** Stops following (Ctrl-C). */
-  signal?: AbortSignal;
+export interface FollowOptions extends ReadOptions, FollowControl {
   /** Lines already in the log to emit first (`-n`): read up to where following starts, so none is missed or doubled. */
   backlog?: number;
-  /** Called once the file is open (or known missing) and the backlog emitted: lines written from now on are seen. */
-  onReady?: () => void;
 }
 
 /**
@@ -168,132 +133,6 @@ export function followLog(file: string, onLines: (lines: string[]) => void, opti
   return follow(file, onLines, options, async (pinned) => {
     const lines = await collectLines(file, options.backlog ?? 0, options, pinned);
     if (lines.length > 0) onLines(lines);
-  });
-}
-
-interface Followed { handle: FileHandle; id: string; offset: number; partial: Buffer }
-
-const idOf = (info: { dev: number; ino: number }): string => `${info.dev}:${info.ino}`;
-
-async function follow(
-  file: string, onLines: (lines: string[]) => void, options: FollowOptions,
-  backlog: (pinned: Pinned | undefined) => Promise<void>,
-): Promise<void> {
-  const { pollMs = 200, signal } = options;
-  let current = await openFollowed(file, 'end');
-  // While the file is missing, rotated files that appear are new too: remember the ones that existed.
-  const existingIds = current ? null : new Set((await Promise.all(logFiles(file).map(identity))).filter((id): id is string => id !== null));
-  try {
-    await backlog(current ? { handle: current.handle, end: current.offset } : undefined);
-    options.onReady?.();
-    while (!signal?.aborted) {
-      if (current) await readNew(current, onLines);
-      const onDisk = await stat(file).catch(() => null);
-      if (onDisk && (current === null || idOf(onDisk) !== current.id)) {
-        // Open the new file first: whatever rotates after this is found by its identity on a later turn.
-        const next = await openFollowed(file, 'start');
-        if (next) {
-          if (current) {
-            await readNew(current, onLines); // the last lines written before the rename
-            if (current.partial.length > 0) onLines([current.partial.toString('utf8')]);
-            await readRotatedBetween(file, current.id, next.id, onLines);
-            await current.handle.close().catch(() => {});
-          } else if (existingIds) {
-            await readRotatedBetween(file, existingIds, next.id, onLines);
-          }
-          current = next;
-          continue;
-        }
-      } else if (current && onDisk && onDisk.size < current.offset) {
-        // Truncated in place (copytruncate): start over.
-        current.offset = 0;
-        current.partial = EMPTY;
-        continue;
-      } else if (current && onDisk && onDisk.size > current.offset) {
-        continue;
-      }
-      await sleep(pollMs, signal);
-    }
-  } finally {
-    await current?.handle.close().catch(() => {});
-  }
-}
-
-async function openFollowed(file: string, from: 'start' | 'end'): Promise<Followed | null> {
-  const handle = await open(file, 'r').catch(() => null);
-  if (!handle) return null;
-  const info = await handle.stat();
-  return { handle, id: idOf(info), offset: from === 'end' ? info.size : 0, partial: EMPTY };
-}
-
-async function readNew(current: Followed, onLines: (lines: string[]) => void): Promise<void> {
-  const block = Buffer.allocUnsafe(BLOCK_BYTES);
-  for (;;) {
-    const { bytesRead } = await current.handle.read(block, 0, BLOCK_BYTES, current.offset);
-    if (bytesRead === 0) return;
-    current.offset += bytesRead;
-    const data = current.partial.length > 0 ? Buffer.concat([current.partial, block.subarray(0, bytesRead)]) : block.subarray(0, bytesRead);
-    const last = data.lastIndexOf(NEWLINE);
-    current.partial = Buffer.from(data.subarray(last + 1));
-    if (last >= 0) onLines(data.toString('utf8', 0, last).split('\n'));
-  }
-}
-
-async function identity(path: string): Promise<string | null> {
-  const info = await stat(path).catch(() => null);
-  return info ? idOf(info) : null;
-}
-
-/**
- * Rotations faster than our polling: emits, oldest first, the rotated files newer than the last one read (`read`
- * tells it apart: one identity, or the set that existed when following started) and older than `nextId`, the file
- * now open at the path. Names shift while we look, so files are tracked by identity: each step finds the oldest
- * unread file, opens it, checks it is still that file (else looks again), then reads it. A followed file that was
- * gzipped meanwhile has a new identity and cannot be placed: those lines are not recovered.
- */
-async function readRotatedBetween(file: string, read: string | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
-  for (let attempts = 0; attempts < 10_000; attempts++) {
-    const last = read;
-    const { oldestUnread, met } = await findOldestUnread(file, (id) => (typeof last === 'string' ? id === last : last.has(id)));
-    if ((!met && typeof read === 'string') || !oldestUnread || oldestUnread.id === nextId) return;
-    const handle = await open(oldestUnread.path, 'r').catch(() => null);
-    if (!handle) continue;
-    try {
-      if (idOf(await handle.stat()) !== oldestUnread.id) continue;
-      const lines = await splitLines(await handle.readFile(), oldestUnread.path.endsWith('.gz'));
-      if (lines.length > 0) onLines(lines);
-    } finally {
-      await handle.close().catch(() => {});
-    }
-    read = oldestUnread.id;
-  }
-}
-
-/**
- * Walks `.1`, `.2`, … (newest first) until a file `isRead` accepts; returns the one just before it. Walking upward is
- * safe while rotations shift names upward: a file moves the way we walk, so it is met again, never jumped over.
- */
-async function findOldestUnread(file: string, isRead: (id: string) => boolean): Promise<{ oldestUnread: { path: string; id: string } | null; met: boolean }> {
-  const highest = Math.max(0, ...logFiles(file).map((path) => Number(/\.(\d+)(?:\.gz)?$/.exec(path)?.[1] ?? 0)));
-  let oldestUnread: { path: string; id: string } | null = null;
-  for (let index = 1; ; index++) {
-    let path = rotatedName(file, index);
-    let id = await identity(path);
-    if (id === null) { path = rotatedName(file, index, true); id = await identity(path); }
-    if (id === null) {
-      if (index > highest) return { oldestUnread, met: false };
-      continue;
-    }
-    if (isRead(id)) return { oldestUnread, met: true };
-    oldestUnread = { path, id };
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => { clearTimeout(timer); signal?.removeEventListener('abort', done); resolve(); };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
   });
 }
 

@@ -2,11 +2,12 @@
  * Stopping a service's whole process tree: the root, its descendants, its process group and session, and every
  * process carrying the service's marker environment variable (which finds setsid'd and re-parented escapees).
  */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { hasProc, isExited, listProcesses, procStartTime, readEnvVar, readProcStat, type ProcStat } from './proc.ts';
+import { sendSignal, stopTreeWithoutProc } from './tree-fallback.ts';
+
+export { signalTree } from './tree-fallback.ts';
 
 /** Set by the supervisor to a value unique per state dir and service, e.g. `<16-hex hash of state dir>/<service>`. */
 export const MARKER_ENV = 'RESTART_CONTROL_SERVICE';
@@ -171,29 +172,6 @@ export function findMarked(prefix: string): number[] {
   return findMarkedProcesses(prefix).map((found) => found.pid);
 }
 
-/** false when the target is gone (ESRCH) or not ours to signal (EPERM). */
-function sendSignal(target: number, signal: NodeJS.Signals | number): boolean {
-  try {
-    process.kill(target, signal);
-    return true;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ESRCH' || code === 'EPERM') return false;
-    throw error;
-  }
-}
-
-/**
- * Signals the group -rootPid (pass it only when that group is known to be ours), then each pid.
- * Returns how many pids were signalled.
- */
-export function signalTree(pids: number[], signal: NodeJS.Signals | number, rootPid?: number): number {
-  if (rootPid !== undefined && rootPid > 1 && rootPid !== process.pid) sendSignal(-rootPid, signal);
-  let signalled = 0;
-  for (const pid of pids) if (pid > 1 && pid !== process.pid && sendSignal(pid, signal)) signalled++;
-  return signalled;
-}
-
 /** Re-checks the start time right before signalling, to keep the pid-reuse window to microseconds. */
 function signalMember(member: ProcStat, signal: NodeJS.Signals): boolean {
   const current = readProcStat(member.pid);
@@ -212,9 +190,10 @@ function signalGroup(root: TreeRoot, status: RootStatus, members: ProcStat[], si
  * as none is alive (zombies count as gone). At timeoutMs: onEscalate(), SIGKILL to every member, wait up to killWaitMs.
  */
 export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult> {
-  if (!(options.useProc ?? hasProc())) return stopTreeWithoutProc(options);
-  const started = performance.now();
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+  const killWaitMs = options.killWaitMs ?? DEFAULT_KILL_WAIT_MS;
+  if (!(options.useProc ?? hasProc())) return stopTreeWithoutProc(options, { pollMs, killWaitMs });
+  const started = performance.now();
   // Pin the root's identity now, so a pid reused during the stop is never signalled.
   const root: TreeRoot = { pid: options.pid, startTime: options.startTime ?? procStartTime(options.pid) };
   const memory: TreeMemory = { members: new Set(), unmarked: new Set(), cache: options.cache };
@@ -237,7 +216,7 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
   }
 
   options.onEscalate?.();
-  const killDeadline = performance.now() + (options.killWaitMs ?? DEFAULT_KILL_WAIT_MS);
+  const killDeadline = performance.now() + killWaitMs;
   for (;;) {
     const { members, status } = walkTree(root, options.marker, memory);
     if (members.length === 0) return result(true, []);
@@ -246,61 +225,4 @@ export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult
     if (performance.now() >= killDeadline) return result(true, members.map((member) => member.pid));
     await delay(pollMs);
   }
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** kill(0) probe of the root and its group; EPERM means it exists. */
-function rootOrGroupExists(pid: number): boolean {
-  for (const target of [pid, -pid]) {
-    try {
-      process.kill(target, 0);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPERM') return true;
-    }
-  }
-  return false;
-}
-
-/** tree-kill walks children with ps (pgrep on macOS) and crashes the process where that command is missing. */
-async function treeKillIfPossible(pid: number, signal: NodeJS.Signals): Promise<void> {
-  const lister = process.platform === 'darwin' ? 'pgrep' : 'ps';
-  if (!(process.env.PATH ?? '').split(delimiter).some((dir) => isExecutable(join(dir, lister)))) return;
-  const { default: treeKill } = await import('tree-kill');
-  await new Promise<void>((resolve) => treeKill(pid, signal, () => resolve()));
-}
-
-async function waitUntilGone(pid: number, deadline: number, pollMs: number): Promise<boolean> {
-  for (;;) {
-    if (!rootOrGroupExists(pid)) return true;
-    const left = deadline - performance.now();
-    if (left <= 0) return false;
-    await delay(Math.min(pollMs, left));
-  }
-}
-
-/** Without /proc: weaker (re-parented and setsid'd members escape, zombies look alive), but portable. */
-async function stopTreeWithoutProc(options: StopTreeOptions): Promise<StopTreeResult> {
-  const started = performance.now();
-  const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  const result = (forced: boolean, gone: boolean, signalled: number): StopTreeResult => ({ forced, survivors: gone ? [] : [options.pid], durationMs: performance.now() - started, signalled });
-  if (options.pid <= 1 || !rootOrGroupExists(options.pid)) return result(false, true, 0);
-
-  await treeKillIfPossible(options.pid, options.signal);
-  signalTree([options.pid], options.signal, options.pid);
-  if (await waitUntilGone(options.pid, started + options.timeoutMs, pollMs)) return result(false, true, 1);
-
-  options.onEscalate?.();
-  await treeKillIfPossible(options.pid, 'SIGKILL');
-  signalTree([options.pid], 'SIGKILL', options.pid);
-  const gone = await waitUntilGone(options.pid, performance.now() + (options.killWaitMs ?? DEFAULT_KILL_WAIT_MS), pollMs);
-  return result(true, gone, 1);
 }

@@ -1,0 +1,125 @@
+/** The file a RotatingLog appends to: its fd, its size, whether its path still names it, and rotation on disk. */
+import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { ignoreMissing, LogCompressor } from './log-compress.ts';
+import { escapeRegExp, rotatedName } from './log-files.ts';
+
+const NEWLINE = 0x0a;
+
+export interface LogFileOptions {
+  /** Rotate before a line would take the file past this many bytes. 0 = never rotate. */
+  maxSizeBytes: number;
+  /** Rotated files kept; older ones are deleted. */
+  keep: number;
+  /** gzip each rotated file in the background. */
+  compress: boolean;
+}
+
+export class LogFile {
+  /** Bytes in the open file. */
+  size = 0;
+  private handle: FileHandle | null = null;
+  private identity: { dev: number; ino: number } | null = null;
+  private readonly compressor: LogCompressor;
+
+  /** `isClosed`: the owning log is closing (compressions then skip their grace period). */
+  constructor(private readonly file: string, private readonly options: LogFileOptions, isClosed: () => boolean) {
+    this.compressor = new LogCompressor(file, options.keep, isClosed);
+  }
+
+  get isOpen(): boolean {
+    return this.handle !== null;
+  }
+
+  /** Closes the fd and waits for compressions. */
+  async close(): Promise<void> {
+    await this.closeHandle();
+    await this.compressor.close();
+  }
+
+  /** Writes `batch` from `cursor.offset` on (advancing it), rotating so that each file holds whole lines. */
+  async writeBatch(batch: Buffer, cursor: { offset: number }, onWritten: (bytes: number) => void): Promise<void> {
+    while (cursor.offset < batch.length) {
+      const end = await this.sliceEnd(batch, cursor.offset);
+      while (cursor.offset < end) {
+        const { bytesWritten } = await this.handle!.write(batch, cursor.offset, end - cursor.offset);
+        cursor.offset += bytesWritten;
+        this.size += bytesWritten;
+        onWritten(bytesWritten);
+      }
+    }
+  }
+
+  async openFile(): Promise<void> {
+    await mkdir(dirname(this.file), { recursive: true });
+    const handle = await open(this.file, 'a', 0o644);
+    try {
+      const info = await handle.stat();
+      this.size = info.size;
+      this.identity = { dev: info.dev, ino: info.ino };
+    } catch (error) {
+      await handle.close().catch(() => {});
+      throw error;
+    }
+    this.handle = handle;
+  }
+
+  async closeHandle(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    this.identity = null;
+    await handle?.close().catch(() => {});
+  }
+
+  /** If the path no longer names our file, writes through the old fd would vanish: close it so the next write reopens. */
+  async checkIdentity(): Promise<void> {
+    if (!this.handle || !this.identity) return;
+    const current = await stat(this.file).catch(() => null);
+    if (current && current.ino === this.identity.ino && current.dev === this.identity.dev) return;
+    await this.closeHandle();
+  }
+
+  async rotateNow(): Promise<void> {
+    await this.closeHandle();
+    await this.compressor.exclusive(() => this.shiftFiles());
+    this.size = 0;
+    if (this.options.compress && this.options.keep > 0) await this.compressor.startCompress();
+    await this.openFile();
+  }
+
+  /** End of the longest run of whole lines from `start` that fits the current file; rotates first when not one line fits. */
+  private async sliceEnd(batch: Buffer, start: number): Promise<number> {
+    const max = this.options.maxSizeBytes;
+    if (max <= 0 || this.size + (batch.length - start) <= max) return batch.length;
+    const room = max - this.size;
+    const lastNewline = room > 0 ? batch.lastIndexOf(NEWLINE, start + room - 1) : -1;
+    if (lastNewline >= start) return lastNewline + 1;
+    if (this.size > 0) {
+      await this.rotateNow();
+      return this.sliceEnd(batch, start);
+    }
+    // A single line longer than max_size goes alone into its own file.
+    const newline = batch.indexOf(NEWLINE, start);
+    return newline < 0 ? batch.length : newline + 1;
+  }
+
+  /** `<file>.N` → `<file>.N+1` (newest first stays 1), deleting what passes `keep`, then `<file>` → `<file>.1`. */
+  private async shiftFiles(): Promise<void> {
+    const { keep } = this.options;
+    const directory = dirname(this.file);
+    const pattern = new RegExp(`^${escapeRegExp(basename(this.file))}\\.(\\d+)(\\.gz)?$`);
+    const rotated = (await readdir(directory))
+      .map((name) => ({ name, match: pattern.exec(name) }))
+      .filter((entry) => entry.match !== null)
+      .map(({ name, match }) => ({ name, index: Number(match![1]), gzipped: match![2] !== undefined }))
+      .sort((a, b) => b.index - a.index);
+    for (const { name, index, gzipped } of rotated) {
+      const from = join(directory, name);
+      if (index >= keep) await unlink(from).catch(ignoreMissing);
+      else await rename(from, rotatedName(this.file, index + 1, gzipped)).catch(ignoreMissing);
+    }
+    this.compressor.shifted();
+    if (keep <= 0) await unlink(this.file).catch(ignoreMissing);
+    else await rename(this.file, rotatedName(this.file, 1)).catch(ignoreMissing);
+  }
+}
