@@ -57,8 +57,14 @@ async function postWebhook(hook: WebhookConfig, payload: NotifyPayload, signal: 
   const body = buildBody(hook.format, payload);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': 'restart-control', ...hook.headers };
   if (hook.secret !== null) headers[SIGNATURE_HEADER] = signBody(body, hook.secret);
+  // A timer we hold, not AbortSignal.timeout() inside AbortSignal.any(): on Node 20 that timeout signal can be
+  // garbage-collected before it fires, and a hung endpoint then blocks its queue for good
+  const attempt = new AbortController();
+  const timer = setTimeout(() => attempt.abort(Object.assign(new Error(`timed out after ${hook.timeoutMs} ms`), { name: 'TimeoutError' })), hook.timeoutMs);
+  const stop = () => attempt.abort(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
   try {
-    const response = await fetchImpl(hook.url, { method: 'POST', headers, body, signal: AbortSignal.any([signal, AbortSignal.timeout(hook.timeoutMs)]) });
+    const response = await fetchImpl(hook.url, { method: 'POST', headers, body, signal: attempt.signal });
     if (response.ok) {
       await response.body?.cancel().catch(() => undefined);
       return { ok: true, status: response.status, retryable: false };
@@ -66,7 +72,10 @@ async function postWebhook(hook: WebhookConfig, payload: NotifyPayload, signal: 
     const text = (await response.text().catch(() => '')).trim().slice(0, ERROR_TEXT_LIMIT);
     return { ok: false, status: response.status, error: `HTTP ${response.status}${text ? `: ${text}` : ''}`, retryable: response.status === 429 || response.status >= 500 };
   } catch (error) {
-    return { ok: false, error: describeFetchError(error, hook.timeoutMs), retryable: !signal.aborted };
+    return { ok: false, error: describeFetchError(attempt.signal.reason ?? error, hook.timeoutMs), retryable: !signal.aborted };
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', stop);
   }
 }
 
