@@ -27,6 +27,9 @@ export async function startControlServer(path: string, handle: ControlHandler): 
 
 function serve(socket: Socket, handle: ControlHandler): void {
   let buffer = '';
+  let clientGone = false;
+  socket.on('end', () => { clientGone = true; });
+  socket.on('close', () => { clientGone = true; });
   socket.setEncoding('utf8');
   socket.on('error', () => socket.destroy());
   socket.on('data', (chunk: string) => {
@@ -36,7 +39,14 @@ function serve(socket: Socket, handle: ControlHandler): void {
     if (newline < 0) return;
     const line = buffer.slice(0, newline);
     socket.removeAllListeners('data');
-    void answer(line, handle).then((response) => reply(socket, response));
+    // The ack tells the client we are alive; the answer may take as long as the operation does
+    socket.write(`${JSON.stringify({ ack: true })}\n`);
+    socket.resume();
+    // A client that gave up (a wedged or stopped supervisor, Ctrl-C) has closed its end: don't act on its request
+    setTimeout(() => {
+      if (clientGone) return socket.destroy();
+      void answer(line, handle).then((response) => reply(socket, response));
+    }, 0);
   });
 }
 
