@@ -10,11 +10,11 @@ export function configCommand(io: CliIo, configFile: string, options: { check?: 
     io.stdout(`${configFile}: OK (${config.services.length} service${config.services.length === 1 ? '' : 's'})\n`);
     return 0;
   }
-  const display = configToDisplay(config);
   if (options.showOrigin) {
-    for (const { key, value, origin } of flattenWithOrigins(display, origins, rawKeys)) io.stdout(`${key} = ${JSON.stringify(value)}  (${origin})\n`);
+    for (const { key, value, origin } of flattenWithOrigins(configToDisplay(config, true), origins, rawKeys)) io.stdout(`${key} = ${JSON.stringify(value)}  (${origin})\n`);
     return 0;
   }
-  io.stdout(stringify(display));
+  io.stdout(`# effective config of ${config.file}: defaults filled in, environment overrides applied, secrets shown as ***\n`);
+  io.stdout(stringify(configToDisplay(config)));
   return 0;
 }

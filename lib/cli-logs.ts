@@ -66,7 +66,8 @@ function untilInterrupted(): AbortSignal {
 }
 
 export async function logsCommand(io: CliIo, configFile: string, stateDir: string, names: string[], options: LogsOptions): Promise<number> {
-  const n = parseCount(options.n, 50);
+  // --since alone means everything since then, not the last 50 of it
+  const n = options.n === undefined && options.since !== undefined ? Infinity : parseCount(options.n, 50);
   const sinceMs = parseSince(options.since, Date.now());
   const where = await locate(io, configFile, stateDir);
   const print = (lines: string[]) => { if (lines.length > 0) io.stdout(`${lines.join('\n')}\n`); };

@@ -3,7 +3,7 @@ import { sendControlRequest } from './control-client.ts';
 import { ConfigError, SupervisorError } from './errors.ts';
 import { loadConfig } from './config.ts';
 import { runningSupervisorPid } from './pid-file.ts';
-import { socketPath, statePaths } from './paths.ts';
+import { readStateDirLenient, socketPath, statePaths } from './paths.ts';
 import { readScheduleState, writeScheduleState } from './schedule-state.ts';
 import { nextRestartTimes, validateCronExpression, validateTimezone } from './schedule.ts';
 import { readStateFile } from './status.ts';
@@ -35,10 +35,14 @@ export interface NextOptions {
 export function nextCommand(io: CliIo, configFile: string, options: NextOptions): number {
   const count = Number(options.count ?? 5);
   if (!Number.isInteger(count) || count < 1 || count > 1000) throw new SupervisorError('cli.bad-count', `--count: expected a whole number from 1 to 1000, got ${JSON.stringify(options.count)}`, 2);
-  const schedule = scheduleFromFlags(options) ?? loadSchedule(io, configFile, options.timezone);
+  const schedule = scheduleFromFlags(options) ?? runningSchedule(configFile, io.env) ?? loadSchedule(io, configFile, options.timezone);
   if (!schedule) throw new SupervisorError('schedule.none', 'scheduled restarts are not configured: add a schedule: section, set RESTART_CONTROL_INTERVAL or RESTART_CONTROL_CRON, or pass --cron/--interval', 2);
   const now = new Date();
-  const lastRestart = schedule.mode === 'interval' ? intervalBase(configFile, io.env) : null;
+  let lastRestart = schedule.mode === 'interval' ? intervalBase(configFile, io.env) : null;
+  const upcoming = schedule.mode === 'interval' && !scheduleFromFlags(options) ? runningNext(configFile, io.env) : null;
+  if (upcoming) lastRestart = new Date(upcoming.getTime() - schedule.intervalMs);
+  // Never print a time already past: an overdue restart happens now, and the countdown goes on from there
+  if (lastRestart && lastRestart.getTime() + schedule.intervalMs <= now.getTime()) lastRestart = now;
   for (const time of nextRestartTimes(schedule, { now, lastRestart, count })) io.stdout(`${isoInZone(time, schedule.timezone)}\n`);
   return 0;
 }
@@ -60,6 +64,19 @@ function scheduleFromFlags(options: NextOptions): ScheduleConfig | null {
   return { ...base, mode: 'interval', cron: null, intervalMs };
 }
 
+/** What the running supervisor uses (its environment's overrides included), when one runs. */
+function runningSchedule(configFile: string, env: NodeJS.ProcessEnv): ScheduleConfig | null {
+  const stateDir = readStateDirLenient(configFile, env);
+  const paths = statePaths(stateDir);
+  if (runningSupervisorPid(paths.supervisorPid) === null) return null;
+  const recorded = readStateFile(paths.state)?.schedule;
+  if (!recorded || recorded.interval_ms === undefined) return null;
+  return {
+    enabled: recorded.enabled, mode: recorded.mode, intervalMs: recorded.interval_ms, cron: recorded.cron,
+    timezone: recorded.timezone, services: [], waitIdle: null,
+  };
+}
+
 function loadSchedule(io: CliIo, configFile: string, timezone: string | undefined): ScheduleConfig | null {
   const env = timezone !== undefined ? { ...io.env, RESTART_CONTROL_TIMEZONE: timezone } : io.env;
   return loadConfig({ flag: configFile, env, cwd: io.cwd }).config.schedule;
@@ -74,4 +91,10 @@ function intervalBase(configFile: string, env: NodeJS.ProcessEnv): Date | null {
   const started = readStateFile(paths.state)?.supervisor.started_at ?? null;
   const candidates = [lastRestart, started].filter((value): value is string => Boolean(value)).map((value) => Date.parse(value));
   return candidates.length > 0 ? new Date(Math.max(...candidates)) : null;
+}
+
+/** The supervisor's own next restart is the truth for the first time (a disabled spell moves it); the rest follow. */
+function runningNext(configFile: string, env: NodeJS.ProcessEnv): Date | null {
+  const recorded = readStateFile(statePaths(readStateDirLenient(configFile, env)).state)?.schedule;
+  return recorded?.next_restart ? new Date(recorded.next_restart) : null;
 }

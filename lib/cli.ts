@@ -22,6 +22,8 @@ const defaultIo: CliIo = {
 
 /** Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 no supervisor running. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  // `logs ... | head`: a reader that stops early is not an error
+  if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
   let exitCode = 0;
   const program = buildProgram(io, (code) => { exitCode = code; });
   try {
@@ -127,7 +129,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
 
   sub('logs', 'the restart log, or the output of services (several are interleaved by time)')
     .argument('[service...]', 'services whose output to show')
-    .option('-n <lines>', 'last N lines (default 50)')
+    .option('-n <lines>', 'last N lines (default 50, or all with --since)')
     .option('-f, --follow', 'keep printing new lines, across rotations, until Ctrl-C')
     .option('--since <duration>', 'only lines from the last DURATION (e.g. 1h)')
     .action(async (names: string[], options: { n?: string; follow?: boolean; since?: string }, cmd: Command) => {

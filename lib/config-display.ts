@@ -1,7 +1,7 @@
 /** The effective config as users write it (snake_case, durations as strings), secrets redacted, and where each value came from. */
 import { type Origins } from './config-env.ts';
 import { msToDuration } from './duration.ts';
-import { redactNotifyConfig } from './redact.ts';
+import { MASK, redactUrl } from './redact.ts';
 import { type Config, type ServiceConfig, type WaitIdleConfig } from './types.ts';
 
 function waitIdle(value: WaitIdleConfig | null): unknown {
@@ -19,29 +19,55 @@ function service(s: ServiceConfig): Record<string, unknown> {
   };
 }
 
-export function configToDisplay(config: Config): Record<string, unknown> {
+/**
+ * The effective config in the file's own keys, defaults filled in and secrets shown as `***`: it validates as a config
+ * file. `extras` adds what is not a config key (the file itself, the restart log path) for `--show-origin`.
+ */
+export function configToDisplay(config: Config, extras = false): Record<string, unknown> {
   const schedule = config.schedule;
-  return {
-    config_file: config.file,
+  const display: Record<string, unknown> = {
+    ...(extras ? { config_file: config.file } : {}),
     state_dir: config.stateDir,
     services: config.services.map(service),
-    schedule: schedule && {
-      enabled: schedule.enabled,
-      ...(schedule.mode === 'cron' ? { cron: schedule.cron } : { interval: msToDuration(schedule.intervalMs) }),
-      timezone: schedule.timezone,
-      services: schedule.services,
-      wait_idle: waitIdle(schedule.waitIdle),
-    },
+    ...(schedule ? {
+      schedule: {
+        enabled: schedule.enabled,
+        ...(schedule.mode === 'cron' ? { cron: schedule.cron } : { interval: msToDuration(schedule.intervalMs) }),
+        timezone: schedule.timezone,
+        services: schedule.services,
+        wait_idle: waitIdle(schedule.waitIdle),
+      },
+    } : {}),
     hooks: { pre_restart: config.hooks.preRestart, post_stop: config.hooks.postStop, pre_start: config.hooks.preStart, timeout: msToDuration(config.hooks.timeoutMs) },
     gpu: { cleanup: config.gpu.cleanup, reset_command: config.gpu.resetCommand, max_used_mb: config.gpu.maxUsedMb },
     logs: {
       dir: config.logs.dir, max_size: config.logs.maxSizeBytes, keep: config.logs.keep, compress: config.logs.compress,
-      rotate_on_restart: config.logs.rotateOnRestart, restart_log: config.logs.restartLog,
+      rotate_on_restart: config.logs.rotateOnRestart, ...(extras ? { restart_log: config.logs.restartLog } : {}),
     },
-    notify: redactNotifyConfig(config.notify),
+    notify: {
+      webhooks: config.notify.webhooks.map((hook) => ({
+        url: redactUrl(hook.url), format: hook.format, events: hook.events, services: hook.services,
+        secret: hook.secret === null ? null : MASK,
+        headers: Object.fromEntries(Object.keys(hook.headers).map((header) => [header, MASK])),
+        timeout: msToDuration(hook.timeoutMs), retries: hook.retries,
+      })),
+      command: config.notify.command,
+    },
     auto_reload: config.autoReload,
     reload_debounce: msToDuration(config.reloadDebounceMs),
   };
+  return extras ? display : withoutUnsetKeys(display) as Record<string, unknown>;
+}
+
+/** Keys whose null means "not set" are left out: the schema does not take null for them. */
+const NULL_ALLOWED = new Set(['restart_cooldown', 'reset_command', 'secret', 'command']);
+
+function withoutUnsetKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutUnsetKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value)
+    .filter(([key, item]) => item !== null || NULL_ALLOWED.has(key))
+    .map(([key, item]) => [key, withoutUnsetKeys(item)]));
 }
 
 /** Leaf values with their origin: a flag or env (recorded in `origins`), the config file (the key is in it), or the default. */

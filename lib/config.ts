@@ -5,7 +5,7 @@ import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
 import { validateRawConfig, type RawConfig, type SchemaIssue } from './config-schema.ts';
 import { ConfigError } from './errors.ts';
 import { applyEnvOverrides, type Origins } from './config-env.ts';
-import { normaliseConfig } from './config-normalise.ts';
+import { checkDirectory, normaliseConfig } from './config-normalise.ts';
 import { type Config } from './types.ts';
 import { resolveConfigPath } from './paths.ts';
 import { collectRawKeys } from './config-display.ts';
@@ -47,7 +47,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const input: unknown = doc.toJS() ?? {};
   const parsed = validateRawConfig(input);
   if (!parsed.ok) {
-    const sorted = [...parsed.issues].sort((a, b) => lineOf(doc, lineCounter, a.path) - lineOf(doc, lineCounter, b.path));
+    // Cross-field checks too, so that one run names every problem
+    const issues = [...parsed.issues, ...crossCheckRawServices(input, dirname(file))];
+    const sorted = issues.sort((a, b) => lineOf(doc, lineCounter, a.path) - lineOf(doc, lineCounter, b.path));
     throw new ConfigError(sorted.map((issue) => describeIssue(issue, input, doc, lineCounter, name)));
   }
   const raw: RawConfig = parsed.value;
@@ -88,6 +90,24 @@ export function lineOf(doc: Document, lineCounter: LineCounter, path: (string | 
 
 export function configFolder(file: string): string {
   return dirname(resolve(file));
+}
+
+/** Duplicate names and missing cwds, on a config the schema refused (normaliseConfig checks them otherwise). */
+function crossCheckRawServices(input: unknown, folder: string): SchemaIssue[] {
+  const services = (input as { services?: unknown } | null)?.services;
+  if (!Array.isArray(services)) return [];
+  const issues: SchemaIssue[] = [];
+  const seen = new Set<string>();
+  services.forEach((service: unknown, index) => {
+    const { name, cwd } = (service ?? {}) as { name?: unknown; cwd?: unknown };
+    if (typeof name === 'string') {
+      if (seen.has(name)) issues.push({ path: ['services', index, 'name'], message: `duplicate service name "${name}"`, unknownKey: false });
+      seen.add(name);
+    }
+    const problem = typeof cwd === 'string' ? checkDirectory(resolve(folder, cwd)) : null;
+    if (problem) issues.push({ path: ['services', index, 'cwd'], message: problem, unknownKey: false });
+  });
+  return issues;
 }
 
 function valueAt(input: unknown, path: (string | number)[]): unknown {

@@ -23,7 +23,11 @@ const FORMATTERS: Record<string, Formatter> = {
   force_restart: (e) => [`Forced restart initiated${servicesSuffix(e)}${reasonSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
   restart_completed: (e) => [`${who(e)}restart completed${durations(e.durations)}${nextRestart(e)}`],
   gpu_cleanup: (e) => gpuCleanup(e),
-  hook_failed: (e) => [`${who(e)}hook ${text(e.hook)} failed${e.code === undefined || e.code === null ? '' : ` (exit code ${text(e.code)})`}${e.reason ? ` - ${e.reason}` : ''}`],
+  hook_failed: (e) => {
+    const code = e.code === undefined || e.code === null ? '' : ` (exit code ${text(e.code)})`;
+    const reason = e.reason && e.reason !== `exit code ${text(e.code)}` ? ` - ${e.reason}` : '';
+    return [`${who(e)}hook ${text(e.hook)} failed${code}${reason}`];
+  },
   idle_wait: (e) => [e.idle
     ? `${who(e)}idle after ${seconds(e.waited_s)} - proceeding`
     : `${who(e)}still busy after ${seconds(e.waited_s)} - proceeding anyway`],

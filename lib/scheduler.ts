@@ -13,6 +13,10 @@ export interface SchedulerStatus {
   expression: string;
   next_restart: string | null;
   last_restart: string | null;
+  /** The effective schedule (env overrides applied), so `next` can show what the running supervisor will do. */
+  interval_ms: number;
+  cron: string | null;
+  timezone: string | null;
 }
 
 export class Scheduler {
@@ -65,7 +69,10 @@ export class Scheduler {
   }
 
   setEnabled(enabled: boolean): void {
+    const wasEnabled = this.enabled();
     writeScheduleState(this.stateDir, { enabled });
+    // Enabling starts a fresh countdown: hours spent disabled must not make a restart overdue at once
+    if (enabled && !wasEnabled) this.lastRestart = new Date(this.now());
     this.arm();
   }
 
@@ -78,6 +85,13 @@ export class Scheduler {
     return this.next;
   }
 
+  /** The restart after one that starts now (for the `scheduled_restart` event): null when off. */
+  followingRestart(): Date | null {
+    if (!this.schedule || !this.enabled()) return null;
+    const now = new Date(this.now());
+    return nextRestartTime({ ...this.schedule, enabled: true }, now, now);
+  }
+
   status(): SchedulerStatus | null {
     if (!this.schedule) return null;
     return {
@@ -86,6 +100,9 @@ export class Scheduler {
       expression: describeSchedule(this.schedule),
       next_restart: this.next?.toISOString() ?? null,
       last_restart: this.lastRestart.toISOString(),
+      interval_ms: this.schedule.intervalMs,
+      cron: this.schedule.cron,
+      timezone: this.schedule.timezone,
     };
   }
 }

@@ -3,6 +3,7 @@ import { type ControlRequest, type ControlResponse } from './control-protocol.ts
 import { ControlError } from './errors.ts';
 import { type Service } from './service.ts';
 import { type Supervisor } from './supervisor.ts';
+import { isoInZone } from './time-format.ts';
 
 /** Control requests. Unknown service names refuse the whole request before anything is done. */
 export async function handleControlRequest(supervisor: Supervisor, request: ControlRequest): Promise<ControlResponse> {
@@ -68,7 +69,7 @@ function restartEach(supervisor: Supervisor, request: ControlRequest): Promise<C
 function describeSchedule(supervisor: Supervisor): string {
   const status = supervisor.scheduler.status();
   if (!status) return 'scheduled restarts: not configured (no schedule: section)';
-  const next = status.next_restart ? `, next restart at ${status.next_restart}` : '';
+  const next = status.next_restart ? `, next restart at ${isoInZone(new Date(status.next_restart), null)}` : '';
   return `scheduled restarts: ${status.enabled ? 'enabled' : 'disabled'} (${status.expression})${next}`;
 }
 

@@ -1,5 +1,5 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { type Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -122,7 +122,7 @@ export class Supervisor {
           config: this.config,
           services,
           record: (event) => this.events.record(event),
-          nextRestart: () => this.scheduler.nextRestart(),
+          nextRestart: () => this.scheduler.nextRestart() ?? this.scheduler.followingRestart(),
           betweenStopAndStart: this.config.logs.rotateOnRestart && kind === 'scheduled' ? () => this.output.rotateAll() : undefined,
         }, { kind, waitIdle, signal: this.shuttingDown.signal });
         if (!this.shuttingDown.signal.aborted) this.scheduler.restarted(new Date());
@@ -189,6 +189,10 @@ export class Supervisor {
       const pidFile = `${this.paths.pidsDir}/${service.name}.pid`;
       if (service.pid) writeFileAtomic(pidFile, `${service.pid}\n`);
       else rmSync(pidFile, { force: true });
+    }
+    // Services removed by a reload leave no stale pid file behind
+    for (const name of readdirSync(this.paths.pidsDir)) {
+      if (name.endsWith('.pid') && !this.services.has(name.slice(0, -'.pid'.length))) rmSync(`${this.paths.pidsDir}/${name}`, { force: true });
     }
   }
 

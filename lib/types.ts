@@ -155,7 +155,10 @@ export interface ServiceSnapshot {
 export interface StateFile {
   supervisor: { pid: number; pid_start: number | null; started_at: string; config: string };
   services: ServiceSnapshot[];
-  schedule?: { enabled: boolean; mode: string; expression: string; next_restart: string | null; last_restart: string | null } | null;
+  schedule?: {
+    enabled: boolean; mode: 'interval' | 'cron'; expression: string; next_restart: string | null; last_restart: string | null;
+    interval_ms: number; cron: string | null; timezone: string | null;
+  } | null;
   notify?: unknown;
   updated_at: string;
 }
