@@ -3,7 +3,10 @@ import { Command, CommanderError } from 'commander';
 import { sendControlRequest } from './control-client.ts';
 import { type ControlCommand } from './control-protocol.ts';
 import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
-import { readStateDirLenient, resolveConfigPath, socketPath } from './paths.ts';
+import { readStateDirLenient, resolveConfigPath, socketPath, statePaths } from './paths.ts';
+import { runningSupervisorPid } from './pid-file.ts';
+import { isAlive } from './proc.ts';
+import { addScheduleStatus } from './status-extra.ts';
 import { formatStatusTable, readStatus } from './status.ts';
 
 export interface CliIo {
@@ -72,7 +75,6 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       if (unknown.length > 0) {
         throw new SupervisorError('status.unknown-service', `unknown service ${unknown.map((n) => `"${n}"`).join(', ')}`, 2);
       }
-      const { addScheduleStatus } = await import('./status-extra.ts');
       await addScheduleStatus(report, { stateDir, configFile, env: io.env, json: Boolean(options.json) });
       if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
       else io.stdout(formatStatusTable(report) + (report.text_extra ? String(report.text_extra) : ''));
@@ -172,13 +174,10 @@ async function control(io: CliIo, context: Context, command: ControlCommand, ser
 }
 
 async function shutdown(io: CliIo, context: Context): Promise<number> {
-  const { runningSupervisorPid } = await import('./pid-file.ts');
-  const { statePaths } = await import('./paths.ts');
   const paths = statePaths(context.stateDir);
   const pid = runningSupervisorPid(paths.supervisorPid);
   const code = await control(io, context, 'shutdown', [], {});
   if (code !== 0 || pid === null) return code;
-  const { isAlive } = await import('./proc.ts');
   while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
   io.stdout('supervisor stopped\n');
   return 0;

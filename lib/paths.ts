@@ -2,7 +2,6 @@
  * Where things live. Kept free of yaml/zod so `status` starts fast and works while the
  * config file on disk is invalid (state_dir is read leniently, line by line).
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -72,9 +71,14 @@ export function socketPath(stateDir: string): string {
   return join(tmpdir(), `restart-control-${stateDirHash(stateDir)}.sock`);
 }
 
-/** 16 hex chars identifying a state dir: part of every service's marker env var. */
+/**
+ * 16 hex chars identifying a state dir: part of every service's marker env var. FNV-1a (64 bit) rather than
+ * node:crypto, whose loading costs `status` a few ms; nothing here needs a cryptographic hash.
+ */
 export function stateDirHash(stateDir: string): string {
-  return createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 16);
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(resolve(stateDir))) hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return hash.toString(16).padStart(16, '0');
 }
 
 export function serviceMarker(stateDir: string, service: string): string {
