@@ -135,6 +135,7 @@ describe('json webhooks', () => {
       assert.equal(request.headers['x-restart-control-signature'], expected);
       assert.equal(request.headers['content-type'], 'application/json');
     }
+    await waitFor(() => notifier.stats()[0]?.queued === 0, 5000, 'the third answer to be counted');
     assert.deepEqual(notifier.stats(), [{ sink: `${endpoint.base}/ok/json`, sent: 3, failed: 0, dropped: 0, queued: 0 }]);
   });
 
