@@ -3,7 +3,6 @@
  * ./restart-control.ts. Every test owns its sandbox (temp dir, config, state_dir); cleanup kills what it started,
  * even on failure. Independent tests run concurrently: most of their time is spent waiting for short intervals.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,23 +28,9 @@ function box(t: TestContext, services: ServiceSpec[], sections: Record<string, u
   return created;
 }
 
-/** Like Sandbox.startSupervisor, with extra environment for the supervisor. */
-async function startSupervisor(target: Sandbox, env: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
-  const child = spawn(RUN, ['--config', target.configFile], { cwd: target.dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  target.track(child.pid!);
-  let gone = false;
-  void exited.then(() => { gone = true; });
-  await waitFor(async () => {
-    if (gone) throw new Error('the supervisor exited before it was ready');
-    return target.isReady();
-  }, 20_000, 'supervisor ready', 25).catch((error: Error) => {
-    throw new Error(`${error.message}\n--- supervisor output ---\n${output}`);
-  });
-  return { pid: child.pid!, child, exited, output: () => output };
+/** Sandbox.startSupervisor with extra environment for the supervisor. */
+function startSupervisor(target: Sandbox, env: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
+  return target.startSupervisor({ env });
 }
 
 function ok(result: CommandResult, what: string): CommandResult {

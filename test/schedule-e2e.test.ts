@@ -38,23 +38,9 @@ function writeConfig(target: Sandbox, services: ServiceSpec[], sections: Record<
   writeFileSync(target.configFile, stringify({ state_dir: 'state', services: services.map((s) => ({ ...FAST, ...s })), ...sections }));
 }
 
-/** Like Sandbox.startSupervisor, with extra environment for the supervisor (PATH, overrides). */
-async function startSupervisor(target: Sandbox, env: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
-  const child = spawn(RUN, ['--config', target.configFile], { cwd: target.dir, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  target.track(child.pid!);
-  let gone = false;
-  void exited.then(() => { gone = true; });
-  await waitFor(async () => {
-    if (gone) throw new Error('the supervisor exited before it was ready');
-    return target.isReady();
-  }, 20_000, 'supervisor ready', 25).catch((error: Error) => {
-    throw new Error(`${error.message}\n--- supervisor output ---\n${output}`);
-  });
-  return { pid: child.pid!, child, exited, output: () => output };
+/** Sandbox.startSupervisor with extra environment for the supervisor. */
+function startSupervisor(target: Sandbox, env: NodeJS.ProcessEnv = {}): Promise<Supervisor> {
+  return target.startSupervisor({ env });
 }
 
 /** SIGTERM: the supervisor stops its services and exits 0. */

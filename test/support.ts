@@ -181,8 +181,9 @@ export class Sandbox {
   }
 
   /** A foreground ./run.ts; resolves once it answers `ping` with ready (its autostart services started). */
-  async startSupervisor(options: { waitReady?: boolean; timeoutMs?: number } = {}): Promise<Supervisor> {
-    const child = spawn(RUN, ['--config', this.configFile], { cwd: this.dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `env`: extra environment for the supervisor (PATH, RESTART_CONTROL_* overrides). */
+  async startSupervisor(options: { waitReady?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Supervisor> {
+    const child = spawn(RUN, ['--config', this.configFile], { cwd: this.dir, env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
