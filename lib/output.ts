@@ -21,8 +21,8 @@ export class OutputRouter {
 
   /** events.jsonl and restart.log; `eventsFile` lives in state_dir. */
   openSupervisorLogs(eventsFile: string): void {
-    this.eventsLog = this.open(eventsFile, 'events.jsonl');
-    this.restartLog = this.open(this.config.logs.restartLog, 'restart log');
+    this.eventsLog = this.open(eventsFile);
+    this.restartLog = this.open(this.config.logs.restartLog);
   }
 
   /** One event, to events.jsonl and (formatted) to the restart log: the two never disagree. */
@@ -48,8 +48,8 @@ export class OutputRouter {
     void capture.done.finally(() => this.captures.delete(capture));
   }
 
-  private open(file: string, what: string): RotatingLog {
-    const service = what.includes('.') || what.includes(' ') ? undefined : what;
+  /** `service`: whose output this file holds (named in log_error events); none for the supervisor's own logs. */
+  private open(file: string, service?: string): RotatingLog {
     return new RotatingLog({
       file,
       ...rotationOptions(this.config.logs),
