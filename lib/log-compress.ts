@@ -3,7 +3,6 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { rotatedName } from './log-files.ts';
 
 /** Well over a follower's poll interval (200 ms), so `logs -f` reads a rotated file before it turns into .gz. */
@@ -50,6 +49,8 @@ export class LogCompressor {
         // A `logs -f` reader may still be reading this file by name: gzip only after it has had time to finish
         await this.compressGrace();
         const { atime, mtime } = await input.stat();
+        // zlib loads on the first rotation, not at every supervisor start
+        const { createGzip } = await import('node:zlib');
         await pipeline(input.createReadStream(), createGzip(), createWriteStream(temp));
         // Keep the content's mtime: `logs --since` skips whole files by it.
         await utimes(temp, atime, mtime);

@@ -2,9 +2,7 @@
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
 
-const gunzipAsync = promisify(gunzip);
 
 export function rotatedName(file: string, index: number, gzipped = false): string {
   return `${file}.${index}${gzipped ? '.gz' : ''}`;
@@ -33,7 +31,7 @@ export function logFiles(file: string): string[] {
 }
 
 export async function splitLines(raw: Buffer, gzipped: boolean): Promise<string[]> {
-  const text = (gzipped ? await gunzipAsync(raw) : raw).toString('utf8');
+  const text = (gzipped ? await promisify((await import('node:zlib')).gunzip)(raw) : raw).toString('utf8');
   if (text === '') return [];
   return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
 }

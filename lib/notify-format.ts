@@ -1,5 +1,5 @@
 /** What a notification says: the JSON payload, the Slack/Discord message, the HMAC signature. */
-import { createHmac } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { formatDuration } from './duration.ts';
 import { type EventRecord, type WebhookConfig } from './types.ts';
 
@@ -86,6 +86,8 @@ export function buildBody(format: WebhookConfig['format'], payload: NotifyPayloa
 
 /** Header value: `sha256=<hex HMAC-SHA256 of the exact body bytes>`. */
 export function signBody(body: string, secret: string): string {
+  // node:crypto loads only when a webhook has a secret: the long-lived supervisor stays smaller without it
+  const { createHmac } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
