@@ -1,5 +1,6 @@
 /** Raw (validated) config → the resolved Config: defaults, absolute paths, cross-field checks. */
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { findExecutable } from './executable.ts';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { type RawConfig, type RawService, type RawWaitIdle } from './config-schema.ts';
 import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './config-env.ts';
@@ -100,7 +101,7 @@ function normaliseService(service: RawService, index: number, folder: string, en
   const serviceEnv = service.env ?? {};
   if (Array.isArray(service.command) && !cwdProblem) {
     const executable = service.command[0]!;
-    if (!findExecutable(executable, cwd, serviceEnv.PATH ?? env.PATH ?? '')) {
+    if (!findExecutable(executable, serviceEnv.PATH ?? env.PATH ?? '', cwd)) {
       at(['services', index, 'command'], key('command'), `executable not found: ${executable}`);
     }
   }
@@ -200,19 +201,6 @@ export function expandVariables(value: string, env: NodeJS.ProcessEnv, missing: 
   });
 }
 
-function findExecutable(command: string, cwd: string, path: string): boolean {
-  const candidates = command.includes('/')
-    ? [isAbsolute(command) ? command : resolve(cwd, command)]
-    : path.split(delimiter).filter(Boolean).map((folder) => join(folder, command));
-  return candidates.some((candidate) => {
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return checkDirectory(candidate) !== null;
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** A cwd that must exist and be a folder. */
 export function checkDirectory(path: string): string | null {

@@ -1,5 +1,5 @@
 /** The control channel: one JSON request line, one JSON response line, over <state_dir>/control.sock. */
-export const CONTROL_COMMANDS = ['ping', 'start', 'stop', 'restart', 'force-restart', 'shutdown', 'reload', 'enable', 'disable', 'status'] as const;
+export const CONTROL_COMMANDS = ['ping', 'start', 'stop', 'restart', 'force-restart', 'shutdown', 'reload', 'enable', 'disable'] as const;
 export type ControlCommand = (typeof CONTROL_COMMANDS)[number];
 
 export interface ControlRequest {

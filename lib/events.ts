@@ -3,12 +3,8 @@ import { type EventRecord } from './types.ts';
 
 export type EventSink = (event: EventRecord) => void;
 
-/** How many recent events `status` shows. */
-export const RECENT_EVENTS = 10;
-
 export class EventLog {
   private readonly sinks: EventSink[] = [];
-  private readonly recentEvents: EventRecord[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -18,8 +14,6 @@ export class EventLog {
 
   record(event: Omit<EventRecord, 'time'>): EventRecord {
     const full = { time: new Date(this.now()).toISOString(), ...event } as EventRecord;
-    this.recentEvents.push(full);
-    if (this.recentEvents.length > RECENT_EVENTS) this.recentEvents.shift();
     for (const sink of this.sinks) {
       try {
         sink(full);
@@ -29,9 +23,5 @@ export class EventLog {
       }
     }
     return full;
-  }
-
-  recent(): EventRecord[] {
-    return [...this.recentEvents];
   }
 }

@@ -1,6 +1,6 @@
 /** What `status` adds for scheduled restarts and system resources. */
-import { accessSync, constants } from 'node:fs';
 import { formatBytes, formatDuration } from './duration.ts';
+import { findExecutable } from './executable.ts';
 import { isoInZone } from './time-format.ts';
 import { statePaths } from './paths.ts';
 import { readScheduleState } from './schedule-state.ts';
@@ -33,7 +33,7 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
         remaining_s: next ? Math.max(0, Math.round((Date.parse(next) - now) / 1000)) : null,
       }
     : null;
-  const system = await systemSnapshot(context.stateDir, { nvidiaSmi: onPath('nvidia-smi', context.env), gpuTimeoutMs: STATUS_GPU_TIMEOUT_MS });
+  const system = await systemSnapshot(context.stateDir, { nvidiaSmi: findExecutable('nvidia-smi', context.env.PATH ?? '') !== null, gpuTimeoutMs: STATUS_GPU_TIMEOUT_MS });
   report.system = system;
   if (state?.notify && Array.isArray(state.notify) && state.notify.length > 0) report.notify = { webhooks: state.notify };
   if (context.json) return;
@@ -55,15 +55,4 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
     for (const event of report.events) lines.push(...formatRestartLogEntry(event).trimEnd().split('\n').map((line) => `  ${line}`));
   }
   report.text_extra = `${lines.join('\n')}\n`;
-}
-
-function onPath(command: string, env: NodeJS.ProcessEnv): boolean {
-  return (env.PATH ?? '').split(':').some((dir) => {
-    try {
-      accessSync(`${dir}/${command}`, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
 }

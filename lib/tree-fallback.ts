@@ -1,8 +1,7 @@
 /** Signalling by pid and group, and stopping a tree where /proc does not exist (the tree-kill fallback). */
-import { accessSync, constants } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { findExecutable } from './executable.ts';
 import type { StopTreeOptions, StopTreeResult } from './tree.ts';
 
 /** false when the target is gone (ESRCH) or not ours to signal (EPERM). */
@@ -28,14 +27,6 @@ export function signalTree(pids: number[], signal: NodeJS.Signals | number, root
   return signalled;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** kill(0) probe of the root and its group; EPERM means it exists. */
 function rootOrGroupExists(pid: number): boolean {
@@ -53,7 +44,7 @@ function rootOrGroupExists(pid: number): boolean {
 /** tree-kill walks children with ps (pgrep on macOS) and crashes the process where that command is missing. */
 async function treeKillIfPossible(pid: number, signal: NodeJS.Signals): Promise<void> {
   const lister = process.platform === 'darwin' ? 'pgrep' : 'ps';
-  if (!(process.env.PATH ?? '').split(delimiter).some((dir) => isExecutable(join(dir, lister)))) return;
+  if (findExecutable(lister) === null) return;
   const { default: treeKill } = await import('tree-kill');
   await new Promise<void>((resolve) => treeKill(pid, signal, () => resolve()));
 }

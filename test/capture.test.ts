@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PassThrough, type Readable } from 'node:stream';
@@ -21,12 +21,7 @@ after(() => {
   for (const child of children) child.kill('SIGKILL');
   temp.remove();
 });
-let dirCount = 0;
-function freshDir(): string {
-  const dir = join(temp.path, `case-${++dirCount}`);
-  mkdirSync(dir);
-  return dir;
-}
+const freshDir = temp.fresh;
 
 function startWriter(count: number, ...flags: string[]): ChildProcess & { stdout: Readable; stderr: Readable } {
   const child = spawn(process.execPath, [WRITER, String(count), ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,7 +18,17 @@ export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, 
   }
 }
 
-export function makeTempDir(prefix = 'rc-test-'): { path: string; remove: () => void } {
+/** A temp dir for one test file; `fresh()` makes a new empty sub-folder per test case. */
+export function makeTempDir(prefix = 'rc-test-'): { path: string; remove: () => void; fresh: () => string } {
   const path = mkdtempSync(join(tmpdir(), prefix));
-  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+  let cases = 0;
+  return {
+    path,
+    remove: () => rmSync(path, { recursive: true, force: true }),
+    fresh: () => {
+      const dir = join(path, `case-${++cases}`);
+      mkdirSync(dir);
+      return dir;
+    },
+  };
 }

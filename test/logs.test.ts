@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -10,12 +10,7 @@ import { makeTempDir, waitFor } from './helpers.ts';
 
 const temp = makeTempDir('rc-logs-');
 after(() => temp.remove());
-let dirCount = 0;
-function freshDir(): string {
-  const dir = join(temp.path, `case-${++dirCount}`);
-  mkdirSync(dir);
-  return dir;
-}
+const freshDir = temp.fresh;
 
 function makeLog(options: Partial<RotatingLogOptions> & { file: string }): RotatingLog {
   return new RotatingLog({ maxSizeBytes: 0, keep: 5, compress: false, retryMs: 20, checkMs: 20, ...options });
