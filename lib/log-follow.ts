@@ -23,6 +23,33 @@ interface Followed { handle: FileHandle; id: string; offset: number; partial: Bu
 
 const idOf = (info: { dev: number; ino: number }): string => `${info.dev}:${info.ino}`;
 
+/**
+ * A file already read, recognisable after it was gzipped (a new inode): the compressor keeps its mtime, and the gzip
+ * trailer holds the uncompressed size (mod 2^32).
+ */
+interface ReadFile { id: string; mtimeMs: number; size: number }
+
+async function readFileMarker(handle: FileHandle, id: string): Promise<ReadFile> {
+  const info = await handle.stat();
+  return { id, mtimeMs: Math.floor(info.mtimeMs), size: info.size };
+}
+
+async function isSameFile(path: string, id: string, read: ReadFile): Promise<boolean> {
+  if (id === read.id) return true;
+  if (!path.endsWith('.gz')) return false;
+  const handle = await open(path, 'r').catch(() => null);
+  if (!handle) return false;
+  try {
+    const info = await handle.stat();
+    if (Math.floor(info.mtimeMs) !== read.mtimeMs || info.size < 4) return false;
+    const trailer = Buffer.alloc(4);
+    await handle.read(trailer, 0, 4, info.size - 4);
+    return trailer.readUInt32LE(0) === read.size % 2 ** 32;
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
 /** The loop behind followLog and followEvents: `backlog` runs once the file is pinned, before any appended line is emitted. */
 export async function follow(
   file: string, onLines: (lines: string[]) => void, options: FollowControl,
@@ -45,7 +72,7 @@ export async function follow(
           if (current) {
             await readNew(current, onLines); // the last lines written before the rename
             if (current.partial.length > 0) onLines([current.partial.toString('utf8')]);
-            await readRotatedBetween(file, current.id, next.id, onLines);
+            await readRotatedBetween(file, await readFileMarker(current.handle, current.id), next.id, onLines);
             await current.handle.close().catch(() => {});
           } else if (existingIds) {
             await readRotatedBetween(file, existingIds, next.id, onLines);
@@ -97,24 +124,26 @@ async function identity(path: string): Promise<string | null> {
  * Rotations faster than our polling: emits, oldest first, the rotated files newer than the last one read (`read`
  * tells it apart: one identity, or the set that existed when following started) and older than `nextId`, the file
  * now open at the path. Names shift while we look, so files are tracked by identity: each step finds the oldest
- * unread file, opens it, checks it is still that file (else looks again), then reads it. A followed file that was
- * gzipped meanwhile has a new identity and cannot be placed: those lines are not recovered.
+ * unread file, opens it, checks it is still that file (else looks again), then reads it. A file gzipped meanwhile has
+ * a new identity: it is recognised by its kept mtime and the uncompressed size in its gzip trailer.
  */
-async function readRotatedBetween(file: string, read: string | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
+async function readRotatedBetween(file: string, read: ReadFile | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
   for (let attempts = 0; attempts < 10_000; attempts++) {
     const last = read;
-    const { oldestUnread, met } = await findOldestUnread(file, (id) => (typeof last === 'string' ? id === last : last.has(id)));
-    if ((!met && typeof read === 'string') || !oldestUnread || oldestUnread.id === nextId) return;
+    const { oldestUnread, met } = await findOldestUnread(file, (path, id) => (last instanceof Set ? last.has(id) : isSameFile(path, id, last)));
+    if ((!met && !(read instanceof Set)) || !oldestUnread || oldestUnread.id === nextId) return;
     const handle = await open(oldestUnread.path, 'r').catch(() => null);
     if (!handle) continue;
     try {
       if (idOf(await handle.stat()) !== oldestUnread.id) continue;
-      const lines = await splitLines(await handle.readFile(), oldestUnread.path.endsWith('.gz'));
+      const raw = await handle.readFile();
+      const lines = await splitLines(raw, oldestUnread.path.endsWith('.gz'));
       if (lines.length > 0) onLines(lines);
+      // As it will look once gzipped: same mtime, uncompressed size
+      read = { id: oldestUnread.id, mtimeMs: Math.floor((await handle.stat()).mtimeMs), size: raw.length };
     } finally {
       await handle.close().catch(() => {});
     }
-    read = oldestUnread.id;
   }
 }
 
@@ -122,7 +151,7 @@ async function readRotatedBetween(file: string, read: string | Set<string>, next
  * Walks `.1`, `.2`, … (newest first) until a file `isRead` accepts; returns the one just before it. Walking upward is
  * safe while rotations shift names upward: a file moves the way we walk, so it is met again, never jumped over.
  */
-async function findOldestUnread(file: string, isRead: (id: string) => boolean): Promise<{ oldestUnread: { path: string; id: string } | null; met: boolean }> {
+async function findOldestUnread(file: string, isRead: (path: string, id: string) => boolean | Promise<boolean>): Promise<{ oldestUnread: { path: string; id: string } | null; met: boolean }> {
   const highest = Math.max(0, ...logFiles(file).map((path) => Number(/\.(\d+)(?:\.gz)?$/.exec(path)?.[1] ?? 0)));
   let oldestUnread: { path: string; id: string } | null = null;
   for (let index = 1; ; index++) {
@@ -133,7 +162,7 @@ async function findOldestUnread(file: string, isRead: (id: string) => boolean): 
       if (index > highest) return { oldestUnread, met: false };
       continue;
     }
-    if (isRead(id)) return { oldestUnread, met: true };
+    if (await isRead(path, id)) return { oldestUnread, met: true };
     oldestUnread = { path, id };
   }
 }

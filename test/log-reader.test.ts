@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -17,12 +17,7 @@ after(() => {
   for (const controller of aborts) controller.abort();
   temp.remove();
 });
-let dirCount = 0;
-function freshDir(): string {
-  const dir = join(temp.path, `case-${++dirCount}`);
-  mkdirSync(dir);
-  return dir;
-}
+const freshDir = temp.fresh;
 
 const numbered = (from: number, to: number): string[] => Array.from({ length: to - from + 1 }, (_, i) => `line ${from + i}`);
 
@@ -248,3 +243,32 @@ describe('events', () => {
     assert.deepEqual(seen, [events[2], events[4]]);
   });
 });
+
+describe('followLog when rotated files are gzipped before the follower looks', () => {
+  /** Rotation as RotatingLog does it, and compression keeping the mtime, all between two polls of the follower. */
+  function rotateAndGzip(file: string, lines: string[]): void {
+    const rotated = (n: number, gz = false) => `${file}.${n}${gz ? '.gz' : ''}`;
+    for (let n = 9; n >= 1; n--) if (existsSync(rotated(n, true))) renameSync(rotated(n, true), rotated(n + 1, true));
+    renameSync(file, rotated(1));
+    const { mtime, atime } = statSync(rotated(1));
+    writeFileSync(rotated(1, true), gzipSync(readFileSync(rotated(1))));
+    utimesSync(rotated(1, true), atime, mtime);
+    unlinkSync(rotated(1));
+    writeFileSync(file, `${lines.join('\n')}\n`);
+  }
+
+  test('the followed file and the ones after it are read from their .gz copies: nothing missed, nothing doubled', async () => {
+    const file = join(freshDir(), 'svc.log');
+    writeFileSync(file, `${numbered(1, 3).join('\n')}\n`);
+    const follower = await startFollowing(file, { pollMs: 300 });
+    appendFileSync(file, `${numbered(4, 6).join('\n')}\n`);
+    rotateAndGzip(file, numbered(7, 9));
+    rotateAndGzip(file, numbered(10, 12));
+    rotateAndGzip(file, numbered(13, 15));
+    await waitFor(() => follower.seen.length >= 12, 5000, 'every line after the start');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await follower.stop();
+    assert.deepEqual(follower.seen, numbered(4, 15));
+  });
+});
+
