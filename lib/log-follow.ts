@@ -27,7 +27,7 @@ const idOf = (info: { dev: number; ino: number }): string => `${info.dev}:${info
  * A file already read, recognisable after it was gzipped (a new inode): the compressor keeps its mtime, and the gzip
  * trailer holds the uncompressed size (mod 2^32).
  */
-interface ReadFile { id: string; mtimeMs: number; size: number }
+export interface ReadFile { id: string; mtimeMs: number; size: number }
 
 async function readFileMarker(handle: FileHandle, id: string): Promise<ReadFile> {
   const info = await handle.stat();
@@ -35,13 +35,15 @@ async function readFileMarker(handle: FileHandle, id: string): Promise<ReadFile>
 }
 
 async function isSameFile(path: string, id: string, read: ReadFile): Promise<boolean> {
-  if (id === read.id) return true;
-  if (!path.endsWith('.gz')) return false;
   const handle = await open(path, 'r').catch(() => null);
   if (!handle) return false;
   try {
     const info = await handle.stat();
-    if (Math.floor(info.mtimeMs) !== read.mtimeMs || info.size < 4) return false;
+    // Copying an mtime through a Date rounds it to the millisecond: allow 1 ms
+    if (Math.abs(Math.floor(info.mtimeMs) - read.mtimeMs) > 1) return false;
+    // The same inode with the same mtime and size: an inode freed and reused by a newer file differs in these
+    if (id === read.id) return info.size === read.size;
+    if (!path.endsWith('.gz') || info.size < 4) return false;
     const trailer = Buffer.alloc(4);
     await handle.read(trailer, 0, 4, info.size - 4);
     return trailer.readUInt32LE(0) === read.size % 2 ** 32;
@@ -127,7 +129,7 @@ async function identity(path: string): Promise<string | null> {
  * unread file, opens it, checks it is still that file (else looks again), then reads it. A file gzipped meanwhile has
  * a new identity: it is recognised by its kept mtime and the uncompressed size in its gzip trailer.
  */
-async function readRotatedBetween(file: string, read: ReadFile | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
+export async function readRotatedBetween(file: string, read: ReadFile | Set<string>, nextId: string, onLines: (lines: string[]) => void): Promise<void> {
   for (let attempts = 0; attempts < 10_000; attempts++) {
     const last = read;
     const { oldestUnread, met } = await findOldestUnread(file, (path, id) => (last instanceof Set ? last.has(id) : isSameFile(path, id, last)));
