@@ -1,5 +1,5 @@
 /** A service's stdout and stderr, read through pipes, into one log file: whole lines, in order of arrival, with backpressure. */
-import { type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
 /**
  * Prefix of every stderr line in `<service>.log` (after the timestamp when `log_timestamps` is on).

@@ -6,7 +6,7 @@ import { SupervisorError } from './errors.ts';
 import { followEvents, followLog, followServiceLogs, formatEventOutput, interleaveServiceLogs, readEvents, readLastLines } from './log-reader.ts';
 import { statePaths } from './paths.ts';
 import { readStateFile } from './status.ts';
-import { type CliIo } from './cli.ts';
+import type { CliIo } from './cli-context.ts';
 
 export interface LogsOptions {
   n?: string;

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { loadConfig } from './config.ts';
 import { sendTestNotification } from './notify.ts';
-import { type CliIo } from './cli.ts';
+import type { CliIo } from './cli-context.ts';
 
 export async function notifyTestCommand(io: CliIo, configFile: string, eventType: string): Promise<number> {
   const { config } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });

@@ -9,8 +9,8 @@ import { nextRestartTimes, validateCronExpression, validateTimezone } from './sc
 import { readStateFile } from './status.ts';
 import { isoInZone } from './time-format.ts';
 import { parseDurationMs, DURATION_EXPECTATION } from './duration.ts';
-import { type CliIo } from './cli.ts';
-import { type ScheduleConfig } from './types.ts';
+import type { CliIo } from './cli-context.ts';
+import type { ScheduleConfig } from './types.ts';
 
 export async function setScheduleEnabled(io: CliIo, stateDir: string, enabled: boolean): Promise<number> {
   const command = enabled ? 'enable' : 'disable';

@@ -1,20 +1,8 @@
-/** The control CLI: parse with commander, act through lib/, map errors to exit codes. Heavy modules load lazily. */
-import { Command, CommanderError } from 'commander';
-import { sendControlRequest } from './control-client.ts';
-import { type ControlCommand } from './control-protocol.ts';
+/** The control CLI: map errors to exit codes. Plain `status` skips commander (its start-up is most of a status call). */
+import type { CliIo } from './cli-context.ts';
 import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
-import { readStateDirLenient, resolveConfigPath, socketPath, statePaths } from './paths.ts';
-import { runningSupervisorPid } from './pid-file.ts';
-import { isAlive } from './proc.ts';
-import { addScheduleStatus } from './status-extra.ts';
-import { formatStatusTable, readStatus } from './status.ts';
 
-export interface CliIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
+export { type CliIo } from './cli-context.ts';
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -27,13 +15,15 @@ const defaultIo: CliIo = {
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   // `logs ... | head`: a reader that stops early is not an error
   if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
-  let exitCode = 0;
-  const program = buildProgram(io, (code) => { exitCode = code; });
   try {
-    await program.parseAsync(argv, { from: 'user' });
-    return exitCode;
+    const status = plainStatus(argv);
+    if (status) {
+      const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./cli-status.ts'), import('./cli-context.ts')]);
+      return await statusCommand(io, resolveContext(status.config, io), status.names, status.json);
+    }
+    const { runProgram } = await import('./cli-program.ts');
+    return await runProgram(argv, io);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof SupervisorError) {
       io.stderr(`${error instanceof ConfigError ? '' : 'error: '}${error.message}\n`);
       return error.exitCode;
@@ -43,142 +33,33 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
   }
 }
 
-interface Context {
-  configFile: string;
-  stateDir: string;
-}
+const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 
-function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
-  const program = new Command('restart-control')
-    .description('Control the restart-control supervisor: status, start/stop/restart services, schedules, logs.')
-    .option('--config <file>', 'config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)')
-    .exitOverride()
-    .showSuggestionAfterError(true)
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-
-  const context = (command: Command): Context => {
-    const flag = (command.optsWithGlobals() as { config?: string }).config;
-    const configFile = resolveConfigPath(flag, io.env, io.cwd);
-    return { configFile, stateDir: readStateDirLenient(configFile, io.env) };
-  };
-  const sub = (name: string, description: string) =>
-    program.command(name).description(description).option('--config <file>', 'config file').exitOverride()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-
-  sub('status', 'show services, their state, pid, uptime, restarts and last exit')
-    .argument('[service...]', 'only these services')
-    .option('--json', 'machine-readable output')
-    .action(async (names: string[], options: { json?: boolean }, command: Command) => {
-      const { stateDir, configFile } = context(command);
-      const report = readStatus(stateDir, names);
-      const unknown = names.filter((name) => report.services.every((service) => service.name !== name));
-      if (unknown.length > 0) {
-        throw new SupervisorError('status.unknown-service', `unknown service ${unknown.map((n) => `"${n}"`).join(', ')}`, 2);
-      }
-      await addScheduleStatus(report, { stateDir, configFile, env: io.env, json: Boolean(options.json) });
-      if (options.json) io.stdout(`${JSON.stringify(report, null, 2)}\n`);
-      else io.stdout(formatStatusTable(report) + (report.text_extra ? String(report.text_extra) : ''));
-      delete report.text_extra;
-      setExit(report.supervisor.running ? 0 : 3);
-    });
-
-  for (const [name, description] of [
-    ['start', 'start services (no name = all)'],
-    ['stop', 'stop services, whole process trees (no name = all)'],
-    ['restart', 'restart services gracefully (no name = all)'],
-    ['force-restart', 'restart now, ignoring and resetting the restart limit; without names, the full restart sequence'],
-  ] as const) {
-    const command = sub(name, description).argument('[service...]', 'services');
-    if (name === 'force-restart') command.option('--wait-idle', 'wait for the schedule\'s wait_idle check first');
-    command.action(async (names: string[], options: { waitIdle?: boolean }, cmd: Command) => {
-      setExit(await control(io, context(cmd), name, names, { waitIdle: Boolean(options.waitIdle) }));
-    });
+/**
+ * `[--config F] status [NAME...] [--json] [--config F]` and nothing else; any other shape (help, `--`, an unknown
+ * option, a second --config) goes through commander, which owns the messages for them.
+ */
+export function plainStatus(argv: string[]): { names: string[]; json: boolean; config: string | undefined } | null {
+  let seenStatus = false;
+  let json = false;
+  let config: string | undefined;
+  const names: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--config' || arg.startsWith('--config=')) {
+      const value = arg === '--config' ? argv[++i] : arg.slice('--config='.length);
+      if (config !== undefined || value === undefined || value === '' || value.startsWith('-')) return null;
+      config = value;
+    } else if (!seenStatus) {
+      if (arg !== 'status') return null;
+      seenStatus = true;
+    } else if (arg === '--json' && !json) {
+      json = true;
+    } else if (SERVICE_NAME.test(arg)) {
+      names.push(arg);
+    } else {
+      return null;
+    }
   }
-
-  sub('reload', 're-read the config file and apply it: restart only what changed').action(async (_: unknown, cmd: Command) => {
-    setExit(await control(io, context(cmd), 'reload', [], {}));
-  });
-
-  sub('shutdown', 'stop every service and then the supervisor').action(async (_: unknown, cmd: Command) => {
-    setExit(await shutdown(io, context(cmd)));
-  });
-
-  sub('config', 'print the effective config')
-    .option('--check', 'only validate: exit 0 when valid, 2 when not')
-    .option('--show-origin', 'print every effective value with where it came from')
-    .action(async (options: { check?: boolean; showOrigin?: boolean }, cmd: Command) => {
-      const { configCommand } = await import('./cli-config.ts');
-      setExit(configCommand(io, context(cmd).configFile, options));
-    });
-
-  sub('enable', 'turn scheduled restarts on (persisted in state_dir)').action(async (_: unknown, cmd: Command) => {
-    const { setScheduleEnabled } = await import('./cli-schedule.ts');
-    setExit(await setScheduleEnabled(io, context(cmd).stateDir, true));
-  });
-  sub('disable', 'turn scheduled restarts off (persisted; running services are not stopped)').action(async (_: unknown, cmd: Command) => {
-    const { setScheduleEnabled } = await import('./cli-schedule.ts');
-    setExit(await setScheduleEnabled(io, context(cmd).stateDir, false));
-  });
-  sub('next', 'print the next restart times, one ISO-8601 time per line')
-    .option('--count <n>', 'how many', '5')
-    .option('--cron <expr>', 'check this cron expression instead of the config\'s')
-    .option('--interval <duration>', 'check this interval instead of the config\'s')
-    .option('--timezone <zone>', 'time zone for --cron (default: the config\'s, else the machine\'s)')
-    .action(async (options: Record<string, string>, cmd: Command) => {
-      const { nextCommand } = await import('./cli-schedule.ts');
-      setExit(nextCommand(io, context(cmd).configFile, options));
-    });
-
-  sub('logs', 'the restart log, or the output of services (several are interleaved by time)')
-    .argument('[service...]', 'services whose output to show')
-    .option('-n <lines>', 'last N lines (default 50, or all with --since)')
-    .option('-f, --follow', 'keep printing new lines, across rotations, until Ctrl-C')
-    .option('--since <duration>', 'only lines from the last DURATION (e.g. 1h)')
-    .action(async (names: string[], options: { n?: string; follow?: boolean; since?: string }, cmd: Command) => {
-      const { logsCommand } = await import('./cli-logs.ts');
-      const { configFile, stateDir } = context(cmd);
-      setExit(await logsCommand(io, configFile, stateDir, names, options));
-    });
-  sub('events', 'the event stream (events.jsonl), human-readable or raw JSON lines')
-    .option('-n <count>', 'last N events (default 50)')
-    .option('-f, --follow', 'keep printing new events until Ctrl-C')
-    .option('--json', 'raw JSON lines')
-    .option('--service <name>', 'only this service')
-    .option('--type <type>', 'only this event type (comma-separated for several)')
-    .action(async (options: { n?: string; follow?: boolean; json?: boolean; service?: string; type?: string }, cmd: Command) => {
-      const { eventsCommand } = await import('./cli-logs.ts');
-      setExit(await eventsCommand(io, context(cmd).stateDir, options));
-    });
-
-  const notify = program.command('notify').description('notifications').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
-  notify.command('test').description('send a test event to every configured sink and report each result')
-    .option('--event <type>', 'event type of the test event', 'crashed')
-    .option('--config <file>', 'config file')
-    .exitOverride()
-    .action(async (options: { event: string }, cmd: Command) => {
-      const { notifyTestCommand } = await import('./cli-notify.ts');
-      setExit(await notifyTestCommand(io, context(cmd).configFile, options.event));
-    });
-
-  return program;
-}
-
-async function control(io: CliIo, context: Context, command: ControlCommand, services: string[], options: Record<string, unknown>): Promise<number> {
-  const response = await sendControlRequest(socketPath(context.stateDir), { command, services, options });
-  for (const message of response.messages ?? []) io.stdout(`${message}\n`);
-  if (!response.ok) {
-    io.stderr(`error: ${response.error ?? 'request failed'}\n`);
-    return response.exitCode ?? 1;
-  }
-  return 0;
-}
-
-async function shutdown(io: CliIo, context: Context): Promise<number> {
-  const paths = statePaths(context.stateDir);
-  const pid = runningSupervisorPid(paths.supervisorPid);
-  const code = await control(io, context, 'shutdown', [], {});
-  if (code !== 0 || pid === null) return code;
-  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
-  io.stdout('supervisor stopped\n');
-  return 0;
+  return seenStatus ? { names, json, config } : null;
 }

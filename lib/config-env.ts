@@ -1,7 +1,7 @@
 /** Environment overrides: flag > environment > config file > default. Each override records its origin. */
 import { DURATION_EXPECTATION, parseDurationMs } from './duration.ts';
 import { ConfigError } from './errors.ts';
-import { type RawConfig } from './config-schema.ts';
+import type { RawConfig } from './config-schema.ts';
 import { validateCronExpression, validateTimezone } from './schedule.ts';
 
 /** Shorter scheduled intervals are a restart loop, not a schedule. */

@@ -2,12 +2,12 @@
 import { statSync } from 'node:fs';
 import { findExecutable } from './executable.ts';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { type RawConfig, type RawService, type RawWaitIdle } from './config-schema.ts';
+import type { RawConfig, RawService, RawWaitIdle } from './config-schema.ts';
 import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './config-env.ts';
 import { ConfigError } from './errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { validateCronExpression, validateTimezone } from './schedule.ts';
-import { type Config, type ScheduleConfig, type ServiceConfig, type WaitIdleConfig, type WebhookConfig } from './types.ts';
+import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from './types.ts';
 
 /** Every default in one place. Durations in ms, sizes in bytes. */
 export const DEFAULTS = {

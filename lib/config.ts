@@ -6,7 +6,7 @@ import { validateRawConfig, type RawConfig, type SchemaIssue } from './config-sc
 import { ConfigError } from './errors.ts';
 import { applyEnvOverrides, type Origins } from './config-env.ts';
 import { checkDirectory, normaliseConfig } from './config-normalise.ts';
-import { type Config } from './types.ts';
+import type { Config } from './types.ts';
 import { resolveConfigPath } from './paths.ts';
 import { collectRawKeys } from './config-display.ts';
 

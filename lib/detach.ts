@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { ensureDir } from './atomic.ts';
 import { READY_FD_ENV } from './foreground.ts';
 import { statePaths } from './paths.ts';
-import { type Config } from './types.ts';
+import type { Config } from './types.ts';
 
 /** Lines of supervisor.log shown when the detached supervisor dies before it is ready. */
 const LOG_TAIL_LINES = 15;

@@ -1,5 +1,5 @@
 /** The event stream: every event goes to events.jsonl and to every sink (restart log, webhooks) from one place. */
-import { type EventRecord } from './types.ts';
+import type { EventRecord } from './types.ts';
 
 export type EventSink = (event: EventRecord) => void;
 

@@ -2,7 +2,7 @@
 import { writeSync } from 'node:fs';
 import { Supervisor } from './supervisor.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
-import { type Config } from './types.ts';
+import type { Config } from './types.ts';
 
 /** Set by `--detach`: the fd on which the detached child reports that it is up. */
 export const READY_FD_ENV = 'RESTART_CONTROL_READY_FD';

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type WaitIdleConfig } from './types.ts';
+import type { WaitIdleConfig } from './types.ts';
 
 /** Kept from the end of stdout+stderr, enough for an error message and a stack top. */
 const OUTPUT_TAIL_CHARS = 2000;

@@ -3,7 +3,7 @@ import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { logFiles, splitLines } from './log-files.ts';
 import { follow, type FollowControl, type Pinned } from './log-follow.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
-import { type EventRecord } from './types.ts';
+import type { EventRecord } from './types.ts';
 
 export { logFiles } from './log-files.ts';
 

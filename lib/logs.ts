@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import { LogFile } from './log-rotate.ts';
-import { type LogsConfig } from './types.ts';
+import type { LogsConfig } from './types.ts';
 
 export { escapeRegExp, rotatedName } from './log-files.ts';
 

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBody, signBody, SIGNATURE_HEADER, type NotifyPayload } from './notify-format.ts';
 import { redactUrl } from './redact.ts';
-import { type EventRecord, type NotifyConfig, type WebhookConfig } from './types.ts';
+import type { EventRecord, NotifyConfig, WebhookConfig } from './types.ts';
 
 /** The command sink's timeout: the webhooks' default. */
 export const COMMAND_TIMEOUT_MS = 5000;

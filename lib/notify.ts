@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildPayload, LOG_TAIL_EVENTS, sampleTestPayload, type NotifyPayload } from './notify-format.ts';
 import { buildSinks, type Attempt, type Sink } from './notify-sinks.ts';
 import { collectSecrets, redactSecrets } from './redact.ts';
-import { type EventRecord, type NotifyConfig } from './types.ts';
+import type { EventRecord, NotifyConfig } from './types.ts';
 
 export { acceptsEvent, COMMAND_TIMEOUT_MS, shellCommandFor } from './notify-sinks.ts';
 

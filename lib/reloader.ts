@@ -3,9 +3,9 @@ import { loadConfig } from './config.ts';
 import { ConfigError, errorMessage } from './errors.ts';
 import { diffServices, unappliableChanges } from './reload.ts';
 import { requestRestart } from './service-restarts.ts';
-import { type Service } from './service.ts';
+import type { Service } from './service.ts';
 import { watchConfigFile, watchServiceSources } from './watch.ts';
-import { type Config, type EventRecord, type ServiceConfig } from './types.ts';
+import type { Config, EventRecord, ServiceConfig } from './types.ts';
 
 /** What the reloader needs from the supervisor. */
 export interface ReloadTarget {

@@ -1,7 +1,7 @@
 /** Events → the human-readable lines of restart.log (and of `events` without --json). */
 import { formatBytes } from './duration.ts';
-import { type RotatingLog } from './logs.ts';
-import { type EventRecord } from './types.ts';
+import type { RotatingLog } from './logs.ts';
+import type { EventRecord } from './types.ts';
 
 type Formatter = (event: EventRecord) => string[];
 

@@ -4,10 +4,10 @@ import { hasNvidiaSmi, gpuCleanup } from './gpu.ts';
 import { runHooks, waitUntilIdle, type HookResult } from './hooks.ts';
 import { stateDirHash } from './paths.ts';
 import { readEnvVar } from './proc.ts';
-import { type Service } from './service.ts';
+import type { Service } from './service.ts';
 import { systemSnapshot } from './system.ts';
 import { MARKER_ENV } from './tree.ts';
-import { type Config, type EventRecord } from './types.ts';
+import type { Config, EventRecord } from './types.ts';
 
 export type RestartKind = 'scheduled' | 'force';
 

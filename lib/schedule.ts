@@ -10,7 +10,7 @@ function cronParser(): typeof CronParser {
   return (createRequire(import.meta.url)('cron-parser') as { CronExpressionParser: typeof CronParser }).CronExpressionParser;
 }
 import { ConfigError } from './errors.ts';
-import { type ScheduleConfig } from './types.ts';
+import type { ScheduleConfig } from './types.ts';
 
 const CRON_FIELDS_EXPECTATION = 'expected 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first)';
 /** The aliases cron-parser understands; it misreads any other `@word` (e.g. `@DAILY` as `@dai`). */

@@ -2,7 +2,7 @@
 import { msToDuration } from './duration.ts';
 import { readScheduleState, writeScheduleState } from './schedule-state.ts';
 import { nextRestartTime } from './schedule.ts';
-import { type ScheduleConfig } from './types.ts';
+import type { ScheduleConfig } from './types.ts';
 
 /** setTimeout's limit (~24.8 days): longer waits are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -3,8 +3,8 @@
  * coalesced while one is pending, and deferred until the service's own wait_idle says it is idle.
  */
 import { waitUntilIdle } from './hooks.ts';
-import { type Service } from './service.ts';
-import { type EventRecord } from './types.ts';
+import type { Service } from './service.ts';
+import type { EventRecord } from './types.ts';
 
 export interface RestartRequestContext {
   record: (event: Omit<EventRecord, 'time'>) => void;

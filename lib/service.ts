@@ -1,6 +1,6 @@
 /** Drives one service's child process through the lifecycle; decisions come from policy.ts. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from './proc.ts';
 import { assertTransition } from './state.ts';

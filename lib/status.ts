@@ -4,7 +4,7 @@ import { formatDuration } from './duration.ts';
 import { runningSupervisorPid } from './pid-file.ts';
 import { statePaths } from './paths.ts';
 import { isAlive } from './proc.ts';
-import { type EventRecord, type LastExit, type ServiceSnapshot, type StateFile } from './types.ts';
+import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from './types.ts';
 
 export interface ServiceStatus {
   name: string;

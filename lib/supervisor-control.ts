@@ -1,8 +1,8 @@
 /** What each control request does to the supervisor's services; answers are the lines the CLI prints. */
-import { type ControlRequest, type ControlResponse } from './control-protocol.ts';
+import type { ControlRequest, ControlResponse } from './control-protocol.ts';
 import { ControlError } from './errors.ts';
-import { type Service } from './service.ts';
-import { type Supervisor } from './supervisor.ts';
+import type { Service } from './service.ts';
+import type { Supervisor } from './supervisor.ts';
 import { isoInZone } from './time-format.ts';
 
 /** Control requests. Unknown service names refuse the whole request before anything is done. */

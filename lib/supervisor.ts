@@ -1,11 +1,11 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
 import { readdirSync, rmSync } from 'node:fs';
-import { type Server } from 'node:net';
+import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { ensureDir, writeFileAtomic, writeJsonAtomic } from './atomic.ts';
-import { type ControlRequest, type ControlResponse } from './control-protocol.ts';
+import type { ControlRequest, ControlResponse } from './control-protocol.ts';
 import { startControlServer } from './control-server.ts';
 import { errorMessage } from './errors.ts';
 import { EventLog } from './events.ts';
@@ -20,7 +20,7 @@ import { Scheduler } from './scheduler.ts';
 import { Service } from './service.ts';
 import { handleControlRequest } from './supervisor-control.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from './tree.ts';
-import { type Config, type EventRecord, type StateFile } from './types.ts';
+import type { Config, EventRecord, StateFile } from './types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Pending webhook deliveries get this long to flush at shutdown. */

@@ -1,8 +1,7 @@
 /** A snapshot of memory, disk and GPU use for the restart log: `memory 8.2GB/16GB, storage 45GB/100GB (45% used), …`. */
-import { readFileSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { readFileSync, statfsSync } from 'node:fs';
 import { formatBytes } from './duration.ts';
-import { type GpuInfo, queryGpus } from './gpu.ts';
+import type { GpuInfo } from './gpu.ts';
 
 /** All sizes in bytes; a part that could not be read is zeros (or no GPUs). */
 export interface SystemSnapshot {
@@ -23,7 +22,8 @@ export async function systemSnapshot(diskPath: string, options: SystemSnapshotOp
   const [memory, disk, gpus] = await Promise.all([
     readMemory(),
     readDisk(diskPath),
-    options.nvidiaSmi === false ? [] : queryGpus(options.gpuTimeoutMs).catch(() => []),
+    // gpu.ts (and the hook runner under it) loads only where there is a GPU to ask
+    options.nvidiaSmi === false ? [] : import('./gpu.ts').then(({ queryGpus }) => queryGpus(options.gpuTimeoutMs)).catch(() => []),
   ]);
   return { memory, disk, gpus };
 }
@@ -42,9 +42,9 @@ async function readMemory(): Promise<SystemSnapshot['memory']> {
   }
 }
 
-async function readDisk(path: string): Promise<SystemSnapshot['disk']> {
+function readDisk(path: string): SystemSnapshot['disk'] {
   try {
-    const stats = await statfs(path);
+    const stats = statfsSync(path);
     return { path, used: (stats.blocks - stats.bfree) * stats.bsize, total: stats.blocks * stats.bsize };
   } catch {
     return { path, used: 0, total: 0 };

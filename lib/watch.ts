@@ -1,8 +1,8 @@
 /** File watching for hot reload: the config file, and each service's `watch` paths. Debounced; globs filtered by us (chokidar 5 takes them literally). */
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { globBase, globToRegExp, isGlob, matchesAny } from './glob.ts';
-import { type ServiceConfig } from './types.ts';
+import type { ServiceConfig } from './types.ts';
 
 /** Always ignored under watched folders. */
 export const DEFAULT_WATCH_IGNORE = ['.git', 'node_modules', '__pycache__', '*.pyc'];

@@ -1,0 +1,143 @@
+/** The control CLI's commands, parsed with commander. Heavy modules load lazily, per command. */
+import { Command, CommanderError } from 'commander';
+import { type CliContext, type CliIo, resolveContext } from './cli-context.ts';
+import { statusCommand } from './cli-status.ts';
+import { sendControlRequest } from './control-client.ts';
+import type { ControlCommand } from './control-protocol.ts';
+import { socketPath, statePaths } from './paths.ts';
+import { runningSupervisorPid } from './pid-file.ts';
+import { isAlive } from './proc.ts';
+
+/** Parses with commander and runs the command; returns the exit code. Errors other than commander's propagate. */
+export async function runProgram(argv: string[], io: CliIo): Promise<number> {
+  let exitCode = 0;
+  const program = buildProgram(io, (code) => { exitCode = code; });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+}
+
+function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
+  const program = new Command('restart-control')
+    .description('Control the restart-control supervisor: status, start/stop/restart services, schedules, logs.')
+    .option('--config <file>', 'config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)')
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  const context = (command: Command): CliContext => resolveContext((command.optsWithGlobals() as { config?: string }).config, io);
+  const sub = (name: string, description: string) =>
+    program.command(name).description(description).option('--config <file>', 'config file').exitOverride()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+
+  sub('status', 'show services, their state, pid, uptime, restarts and last exit')
+    .argument('[service...]', 'only these services')
+    .option('--json', 'machine-readable output')
+    .action(async (names: string[], options: { json?: boolean }, command: Command) => {
+      setExit(await statusCommand(io, context(command), names, Boolean(options.json)));
+    });
+
+  for (const [name, description] of [
+    ['start', 'start services (no name = all)'],
+    ['stop', 'stop services, whole process trees (no name = all)'],
+    ['restart', 'restart services gracefully (no name = all)'],
+    ['force-restart', 'restart now, ignoring and resetting the restart limit; without names, the full restart sequence'],
+  ] as const) {
+    const command = sub(name, description).argument('[service...]', 'services');
+    if (name === 'force-restart') command.option('--wait-idle', 'wait for the schedule\'s wait_idle check first');
+    command.action(async (names: string[], options: { waitIdle?: boolean }, cmd: Command) => {
+      setExit(await control(io, context(cmd), name, names, { waitIdle: Boolean(options.waitIdle) }));
+    });
+  }
+
+  sub('reload', 're-read the config file and apply it: restart only what changed').action(async (_: unknown, cmd: Command) => {
+    setExit(await control(io, context(cmd), 'reload', [], {}));
+  });
+
+  sub('shutdown', 'stop every service and then the supervisor').action(async (_: unknown, cmd: Command) => {
+    setExit(await shutdown(io, context(cmd)));
+  });
+
+  sub('config', 'print the effective config')
+    .option('--check', 'only validate: exit 0 when valid, 2 when not')
+    .option('--show-origin', 'print every effective value with where it came from')
+    .action(async (options: { check?: boolean; showOrigin?: boolean }, cmd: Command) => {
+      const { configCommand } = await import('./cli-config.ts');
+      setExit(configCommand(io, context(cmd).configFile, options));
+    });
+
+  sub('enable', 'turn scheduled restarts on (persisted in state_dir)').action(async (_: unknown, cmd: Command) => {
+    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    setExit(await setScheduleEnabled(io, context(cmd).stateDir, true));
+  });
+  sub('disable', 'turn scheduled restarts off (persisted; running services are not stopped)').action(async (_: unknown, cmd: Command) => {
+    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    setExit(await setScheduleEnabled(io, context(cmd).stateDir, false));
+  });
+  sub('next', 'print the next restart times, one ISO-8601 time per line')
+    .option('--count <n>', 'how many', '5')
+    .option('--cron <expr>', 'check this cron expression instead of the config\'s')
+    .option('--interval <duration>', 'check this interval instead of the config\'s')
+    .option('--timezone <zone>', 'time zone for --cron (default: the config\'s, else the machine\'s)')
+    .action(async (options: Record<string, string>, cmd: Command) => {
+      const { nextCommand } = await import('./cli-schedule.ts');
+      setExit(nextCommand(io, context(cmd).configFile, options));
+    });
+
+  sub('logs', 'the restart log, or the output of services (several are interleaved by time)')
+    .argument('[service...]', 'services whose output to show')
+    .option('-n <lines>', 'last N lines (default 50, or all with --since)')
+    .option('-f, --follow', 'keep printing new lines, across rotations, until Ctrl-C')
+    .option('--since <duration>', 'only lines from the last DURATION (e.g. 1h)')
+    .action(async (names: string[], options: { n?: string; follow?: boolean; since?: string }, cmd: Command) => {
+      const { logsCommand } = await import('./cli-logs.ts');
+      const { configFile, stateDir } = context(cmd);
+      setExit(await logsCommand(io, configFile, stateDir, names, options));
+    });
+  sub('events', 'the event stream (events.jsonl), human-readable or raw JSON lines')
+    .option('-n <count>', 'last N events (default 50)')
+    .option('-f, --follow', 'keep printing new events until Ctrl-C')
+    .option('--json', 'raw JSON lines')
+    .option('--service <name>', 'only this service')
+    .option('--type <type>', 'only this event type (comma-separated for several)')
+    .action(async (options: { n?: string; follow?: boolean; json?: boolean; service?: string; type?: string }, cmd: Command) => {
+      const { eventsCommand } = await import('./cli-logs.ts');
+      setExit(await eventsCommand(io, context(cmd).stateDir, options));
+    });
+
+  const notify = program.command('notify').description('notifications').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+  notify.command('test').description('send a test event to every configured sink and report each result')
+    .option('--event <type>', 'event type of the test event', 'crashed')
+    .option('--config <file>', 'config file')
+    .exitOverride()
+    .action(async (options: { event: string }, cmd: Command) => {
+      const { notifyTestCommand } = await import('./cli-notify.ts');
+      setExit(await notifyTestCommand(io, context(cmd).configFile, options.event));
+    });
+
+  return program;
+}
+
+async function control(io: CliIo, context: CliContext, command: ControlCommand, services: string[], options: Record<string, unknown>): Promise<number> {
+  const response = await sendControlRequest(socketPath(context.stateDir), { command, services, options });
+  for (const message of response.messages ?? []) io.stdout(`${message}\n`);
+  if (!response.ok) {
+    io.stderr(`error: ${response.error ?? 'request failed'}\n`);
+    return response.exitCode ?? 1;
+  }
+  return 0;
+}
+
+async function shutdown(io: CliIo, context: CliContext): Promise<number> {
+  const paths = statePaths(context.stateDir);
+  const pid = runningSupervisorPid(paths.supervisorPid);
+  const code = await control(io, context, 'shutdown', [], {});
+  if (code !== 0 || pid === null) return code;
+  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
+  io.stdout('supervisor stopped\n');
+  return 0;
+}
