@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from './proc.ts';
 import { assertTransition } from './state.ts';
-import { MARKER_ENV, findTree, stopTree, type MarkerCache } from './tree.ts';
+import { MARKER_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from './tree.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from './types.ts';
 
 export interface ServiceDeps {
@@ -122,14 +122,14 @@ export class Service {
     this.lastPid = child.pid ?? 0;
     this.deps.attachOutput(this.name, child.stdout!, child.stderr!, this.config.logTimestamps);
     this.childExited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // On Linux spawn() returns a pid only once the exec has succeeded: the process runs now, not at the 'spawn' event
+    if (child.pid !== undefined) {
+      this.enterRunning(child, reason);
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       child.once('spawn', () => {
-        // RUNNING: the process exists
-        this.startedAt = this.now();
-        this.pidStart = procStartTime(child.pid!);
-        this.setState('running', reason);
-        this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
-        child.once('exit', (code, signal) => this.onExit({ code, signal }));
+        this.enterRunning(child, reason);
         resolve();
       });
       child.once('error', (error) => {
@@ -161,12 +161,35 @@ export class Service {
     } else {
       this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason });
     }
+    if (decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(this.lastPid)) {
+      // Nothing is left in the process group: restart at once, and look for escapees (setsid) just after the spawn
+      const previous = this.lastPid;
+      this.enterBackoff(0, decision.attempt, reason);
+      return this.stopLeftovers(previous);
+    }
     await this.killLeftovers();
     if (this.currentState !== 'running') return; // a stop arrived while leftovers were killed
     if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
     if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
     // RUNNING -> EXITED | FAILED: the policy does not restart this end
     this.setState(decision.finalState === 'exited' ? 'exited' : 'failed', decision.reason);
+  }
+
+  private enterRunning(child: ChildProcess, reason: string): void {
+    // STARTING -> RUNNING: the process exists
+    this.startedAt = this.now();
+    this.pidStart = procStartTime(child.pid!);
+    this.setState('running', reason);
+    this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
+    child.once('exit', (code, signal) => this.onExit({ code, signal }));
+  }
+
+  /** Processes of the previous run that left its session (setsid) and outlived it, the new run's tree excluded. */
+  private async stopLeftovers(previousPid: number): Promise<void> {
+    const current = this.child?.pid;
+    if (current === undefined) return this.killLeftovers();
+    const leftovers = findLeftovers({ pid: previousPid, startTime: -1 }, current, this.deps.marker, this.deps.markerCache);
+    await Promise.all(leftovers.map((stat) => stopTree({ pid: stat.pid, startTime: stat.startTime, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs })));
   }
 
   /** Descendants that outlived the main process: never two copies of a service. */

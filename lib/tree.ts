@@ -157,6 +157,34 @@ export function findTree(root: TreeRoot | null, marker?: string, cache?: MarkerC
   return walkTree(root, marker, { members: new Set(), unmarked: new Set(), cache }).members.map((stat) => stat.pid);
 }
 
+/**
+ * Members of the tree of a process that has exited, leaving out the tree of the process that replaced it (`current`:
+ * its session, its group and its descendants, which carry the same marker). Meant to run right after the new spawn,
+ * before the new process could have started a session of its own.
+ */
+export function findLeftovers(previous: TreeRoot, current: number, marker: string, cache?: MarkerCache): ProcStat[] {
+  const { members } = walkTree(previous, marker, { members: new Set(), unmarked: new Set(), cache });
+  const byPid = new Map(members.map((stat) => [stat.pid, stat]));
+  const inCurrentTree = (stat: ProcStat): boolean => {
+    for (let at: ProcStat | undefined = stat, hops = 0; at && hops < 1000; at = byPid.get(at.ppid), hops++) {
+      if (at.pid === current || at.sid === current || at.pgid === current || at.ppid === current) return true;
+    }
+    return false;
+  };
+  return members.filter((stat) => !inCurrentTree(stat));
+}
+
+/** Whether any process is still in the group `pgid` (one kill(2) with signal 0: no /proc walk). */
+export function groupHasMembers(pgid: number): boolean {
+  if (pgid <= 1) return false;
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
 /** Every live process whose marker starts with `prefix`: leftovers of a supervisor that was SIGKILLed. */
 export function findMarkedProcesses(prefix: string): MarkedProcess[] {
   const found: MarkedProcess[] = [];

@@ -365,9 +365,9 @@ describe('status while a service floods its output', SUITE, () => {
   });
 });
 
-/** The entry points run dist/*.mjs only when no file of lib/ is newer (see line 2 of ./restart-control.ts). */
+/** The entry points run dist/*.cjs only when no file of lib/ is newer (see line 2 of ./restart-control.ts). */
 function staleBundle(): boolean {
-  const bundle = join(ROOT, 'dist', 'restart-control.mjs');
+  const bundle = join(ROOT, 'dist', 'restart-control.cjs');
   if (!existsSync(bundle)) return true;
   const built = statSync(bundle).mtimeMs;
   return [CLI, ...readdirSync(join(ROOT, 'lib')).map((name) => join(ROOT, 'lib', name))].some((file) => statSync(file).mtimeMs > built);

@@ -45,6 +45,9 @@ describe('restart policies, with real crashes', SUITE, () => {
       { name: 'abnormal-137', command: once('ab.ran', 137), restart: 'on-abnormal' },
       { name: 'abnormal-kill', command: 'exec sleep 1000', restart: 'on-abnormal' },
       { name: 'fast', command: 'exec sleep 1000', restart: 'always', restart_sec: 0 },
+      // what a crash leaves behind with restart_sec 0: a member of its group, or only an escapee to its own session
+      { name: 'fast-group', command: 'sleep 1000 & exec sleep 1000', restart: 'always', restart_sec: 0 },
+      { name: 'fast-escapee', command: 'setsid sleep 1000 & exec sleep 1000', restart: 'always', restart_sec: 0 },
       { name: 'done', command: 'exit 0', restart: 'on-failure' },
       // leaves a background child behind when it crashes: the restart must not run beside it
       { name: 'leaky', command: `sleep 1000 & echo $! >> leaky.pids; ${once('leaky.ran', 1)}`, restart: 'on-failure' },
@@ -54,6 +57,20 @@ describe('restart policies, with real crashes', SUITE, () => {
     await box.startSupervisor();
   });
   after(() => box?.cleanup());
+
+  for (const name of ['fast-group', 'fast-escapee']) {
+    test(`${name}: an immediate restart stops what the crashed run left behind, and spares the new run`, async () => {
+      await waitFor(() => box.serviceProcesses(name).length === 2, 5_000, `${name}: main process and its child`);
+      const previous = box.serviceProcesses(name);
+      process.kill(box.service(name)!.pid!, 'SIGKILL');
+      await box.waitForEvent(name, 'started', 2);
+      await waitFor(() => previous.every((pid) => !alive(pid)), 5_000, `${name}: the crashed run's processes are gone`);
+      await waitFor(() => box.serviceProcesses(name).length === 2, 5_000, `${name}: the new run's main process and its child`);
+      const current = box.serviceProcesses(name);
+      assert.ok(current.every((pid) => !previous.includes(pid) && alive(pid)), `${name}: the new run is whole and untouched`);
+      assert.equal(box.service(name)!.state, 'running');
+    });
+  }
 
   test('on-failure restarts a service that exited 1; crashed and restarting events carry their fields', async () => {
     const service = await box.waitForState('on-failure', 'running', 10_000, (s) => s.restarts === 1);
