@@ -3,12 +3,13 @@ import { Command, CommanderError } from 'commander';
 import { type CliContext, type CliIo, resolveContext } from './cli-context.ts';
 import { statusCommand } from './cli-status.ts';
 import { sendControlRequest } from './control-client.ts';
+import { reportCliError } from './errors.ts';
 import type { ControlCommand } from './control-protocol.ts';
 import { socketPath, statePaths } from './paths.ts';
 import { runningSupervisorPid } from './pid-file.ts';
 import { isAlive } from './proc.ts';
 
-/** Parses with commander and runs the command; returns the exit code. Errors other than commander's propagate. */
+/** Parses with commander, runs the command and reports its errors; returns the exit code. */
 export async function runProgram(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = buildProgram(io, (code) => { exitCode = code; });
@@ -17,7 +18,7 @@ export async function runProgram(argv: string[], io: CliIo): Promise<number> {
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    return reportCliError(error, io.stderr);
   }
 }
 

@@ -1,6 +1,6 @@
 /** The control CLI: map errors to exit codes. Plain `status` skips commander (its start-up is most of a status call). */
 import type { CliIo } from './cli-context.ts';
-import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
+import { reportCliError } from './errors.ts';
 
 export { type CliIo } from './cli-context.ts';
 
@@ -15,21 +15,17 @@ const defaultIo: CliIo = {
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
   // `logs ... | head`: a reader that stops early is not an error
   if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
-  try {
-    const status = plainStatus(argv);
-    if (status) {
-      const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./cli-status.ts'), import('./cli-context.ts')]);
-      return await statusCommand(io, resolveContext(status.config, io), status.names, status.json);
-    }
+  const status = plainStatus(argv);
+  if (!status) {
+    // Its own bundle in dist/ (scripts/build.mjs): status never loads commander or the other commands
     const { runProgram } = await import('./cli-program.ts');
-    return await runProgram(argv, io);
+    return runProgram(argv, io);
+  }
+  try {
+    const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./cli-status.ts'), import('./cli-context.ts')]);
+    return await statusCommand(io, resolveContext(status.config, io), status.names, status.json);
   } catch (error) {
-    if (error instanceof SupervisorError) {
-      io.stderr(`${error instanceof ConfigError ? '' : 'error: '}${error.message}\n`);
-      return error.exitCode;
-    }
-    io.stderr(`error: ${errorMessage(error)}\n`);
-    return 1;
+    return reportCliError(error, io.stderr);
   }
 }
 

@@ -25,3 +25,13 @@ export class ControlError extends SupervisorError {
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** What the CLI prints for an error, and the exit code: one line for a user's error, the message for anything else. */
+export function reportCliError(error: unknown, stderr: (text: string) => void): number {
+  if (error instanceof SupervisorError) {
+    stderr(`${error instanceof ConfigError ? '' : 'error: '}${error.message}\n`);
+    return error.exitCode;
+  }
+  stderr(`error: ${errorMessage(error)}\n`);
+  return 1;
+}
