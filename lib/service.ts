@@ -187,15 +187,15 @@ export class Service {
   /** Processes of the previous run that left its session (setsid) and outlived it, the new run's tree excluded. */
   private async stopLeftovers(previousPid: number): Promise<void> {
     const current = this.child?.pid;
-    if (current === undefined) return this.killLeftovers();
+    if (current === undefined) return this.killLeftovers(previousPid); // the spawn failed: nothing new to spare
     const leftovers = findLeftovers({ pid: previousPid, startTime: -1 }, current, this.deps.marker, this.deps.markerCache);
     await Promise.all(leftovers.map((stat) => stopTree({ pid: stat.pid, startTime: stat.startTime, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs })));
   }
 
   /** Descendants that outlived the main process: never two copies of a service. */
-  private async killLeftovers(): Promise<void> {
-    if (findTree({ pid: this.lastPid, startTime: -1 }, this.deps.marker, this.deps.markerCache).length === 0) return;
-    await stopTree({ pid: this.lastPid, startTime: -1, marker: this.deps.marker, cache: this.deps.markerCache, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+  private async killLeftovers(previousPid = this.lastPid): Promise<void> {
+    if (findTree({ pid: previousPid, startTime: -1 }, this.deps.marker, this.deps.markerCache).length === 0) return;
+    await stopTree({ pid: previousPid, startTime: -1, marker: this.deps.marker, cache: this.deps.markerCache, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
   }
 
   private enterBackoff(delayMs: number, attempt: number, reason: string): void {
