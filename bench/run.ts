@@ -52,7 +52,7 @@ async function withSupervisor<T>(yaml: string, work: (dir: string, supervisorPid
 }
 
 /** SIGKILL the service, then read the supervisor's `started` event time for the new pid. */
-async function benchCrashToNewPid(crashes = 25): Promise<number[]> {
+async function benchCrashToNewPid(crashes = 100): Promise<number[]> {
   const yaml = 'services:\n  - name: victim\n    command: [sleep, "1000"]\n    restart: always\n    restart_sec: 0\n';
   return withSupervisor(yaml, async (dir) => {
     const samples: number[] = [];
