@@ -88,5 +88,5 @@ function checkRetained(file: string, total: number): Pick<LogsBenchResult, 'lost
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  console.log(await benchLogs());
+  console.log(JSON.stringify(await benchLogs()));
 }
