@@ -100,7 +100,7 @@ async function benchRss50(): Promise<number> {
 
 /** Log capture measured in a process with the supervisor's own V8 flags (line 2 of run.ts): no TurboFan. */
 function benchLogsAsTheSupervisor(): LogsBenchResult {
-  const flags = ['--max-semi-space-size=1', '--no-opt', '--import', 'tsx'];
+  const flags = ['--max-semi-space-size=1', '--no-turbofan', '--import', 'tsx'];
   const result = spawnSync(process.execPath, [...flags, join(ROOT, 'bench', 'logs.bench.ts')], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`logs bench exited ${result.status}: ${result.stderr}`);
   return JSON.parse(result.stdout) as LogsBenchResult;

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from './proc.ts';
 import { assertTransition } from './state.ts';
-import { MARKER_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from './tree.ts';
+import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from './tree.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from './types.ts';
 
 export interface ServiceDeps {
@@ -44,6 +44,8 @@ export class Service {
   restartRequest: Promise<void> | null = null;
   /** How many processes this service has started: tells a pending restart that a newer start made it pointless. */
   starts = 0;
+  /** RUN_ENV of the current run: tells its processes from a previous run's leftovers. */
+  private run = '';
   private readonly disposal = new AbortController();
   /** Aborted when the service leaves the config: pending work on it must not bring it back. */
   readonly disposed: AbortSignal = this.disposal.signal;
@@ -112,12 +114,20 @@ export class Service {
     this.starts++;
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
-    const child = spawn(file, args, {
-      cwd,
-      env: { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.run = `${process.pid}.${this.starts}`;
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, {
+        cwd,
+        env: { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run },
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    } catch (error) {
+      // Some failures (E2BIG, a cwd that is not a folder) throw instead of emitting 'error'
+      this.spawnFailed(error as Error);
+      return Promise.resolve();
+    }
     this.child = child;
     this.lastPid = child.pid ?? 0;
     this.deps.attachOutput(this.name, child.stdout!, child.stderr!, this.config.logTimestamps);
@@ -134,15 +144,19 @@ export class Service {
       });
       child.once('error', (error) => {
         if (this.currentState !== 'starting') return;
-        // STARTING -> FAILED: the spawn itself failed (missing executable or cwd)
-        this.child = null;
-        const message = `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
-        this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
-        this.setState('failed', message);
-        this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
+        this.spawnFailed(error);
         resolve();
       });
     });
+  }
+
+  private spawnFailed(error: Error): void {
+    // STARTING -> FAILED: the spawn itself failed (missing executable or cwd)
+    this.child = null;
+    const message = `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
+    this.setState('failed', message);
+    this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
   }
 
   private async onExit(exit: ProcessExit): Promise<void> {
@@ -188,7 +202,7 @@ export class Service {
   private async stopLeftovers(previousPid: number): Promise<void> {
     const current = this.child?.pid;
     if (current === undefined) return this.killLeftovers(previousPid); // the spawn failed: nothing new to spare
-    const leftovers = findLeftovers({ pid: previousPid, startTime: -1 }, current, this.deps.marker, this.deps.markerCache);
+    const leftovers = findLeftovers({ pid: previousPid, startTime: -1 }, { pid: current, run: this.run }, this.deps.marker, this.deps.markerCache);
     await Promise.all(leftovers.map((stat) => stopTree({ pid: stat.pid, startTime: stat.startTime, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs })));
   }
 

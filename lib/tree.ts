@@ -12,6 +12,9 @@ export { signalTree } from './tree-fallback.ts';
 /** Set by the supervisor to a value unique per state dir and service, e.g. `<16-hex hash of state dir>/<service>`. */
 export const MARKER_ENV = 'RESTART_CONTROL_SERVICE';
 
+/** Set by the supervisor to a value unique per run (each start) of a service: what a run's processes inherit. */
+export const RUN_ENV = 'RESTART_CONTROL_RUN';
+
 const DEFAULT_POLL_MS = 15;
 const DEFAULT_KILL_WAIT_MS = 2000;
 
@@ -158,20 +161,19 @@ export function findTree(root: TreeRoot | null, marker?: string, cache?: MarkerC
 }
 
 /**
- * Members of the tree of a process that has exited, leaving out the tree of the process that replaced it (`current`:
- * its session, its group and its descendants, which carry the same marker). Meant to run right after the new spawn,
- * before the new process could have started a session of its own.
+ * Members of the tree of a process that has exited, leaving out every process of the run that replaced it: those that
+ * carry its run id (RUN_ENV), and its session, group and descendants. Meant to run right after the new spawn.
  */
-export function findLeftovers(previous: TreeRoot, current: number, marker: string, cache?: MarkerCache): ProcStat[] {
+export function findLeftovers(previous: TreeRoot, current: { pid: number; run: string }, marker: string, cache?: MarkerCache): ProcStat[] {
   const { members } = walkTree(previous, marker, { members: new Set(), unmarked: new Set(), cache });
   const byPid = new Map(members.map((stat) => [stat.pid, stat]));
   const inCurrentTree = (stat: ProcStat): boolean => {
     for (let at: ProcStat | undefined = stat, hops = 0; at && hops < 1000; at = byPid.get(at.ppid), hops++) {
-      if (at.pid === current || at.sid === current || at.pgid === current || at.ppid === current) return true;
+      if (at.pid === current.pid || at.sid === current.pid || at.pgid === current.pid || at.ppid === current.pid) return true;
     }
     return false;
   };
-  return members.filter((stat) => !inCurrentTree(stat));
+  return members.filter((stat) => !inCurrentTree(stat) && readEnvVar(stat.pid, RUN_ENV) !== current.run);
 }
 
 /** Whether any process is still in the group `pgid` (one kill(2) with signal 0: no /proc walk). */

@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { isAlive, procStartTime, readProcStat } from '../lib/proc.ts';
-import { findMarked, findTree, MARKER_ENV, signalTree, stopTree } from '../lib/tree.ts';
+import { isAlive, procStartTime, readEnvVar, readProcStat } from '../lib/proc.ts';
+import { findLeftovers, findMarked, findTree, MARKER_ENV, RUN_ENV, signalTree, stopTree } from '../lib/tree.ts';
 import { makeTempDir, waitFor } from './helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -210,5 +210,22 @@ describe('stopTree', () => {
     const result = await stopTree({ pid: root.pid, signal: 'SIGTERM', timeoutMs: 5000, useProc: false });
     assert.deepEqual(result.survivors, []);
     assert.deepEqual(aliveMembers(members), []);
+  });
+});
+
+describe('findLeftovers', () => {
+  test('finds the previous run\'s escapee and never a process of the current run, even one that daemonized', async () => {
+    const marker = `${MARKER_PREFIX}${randomUUID()}`;
+    const env = (run: string) => ({ ...process.env, [MARKER_ENV]: marker, [RUN_ENV]: run });
+    // setsid -f forks, the child calls setsid and execs, the parent exits: a new session, re-parented to init
+    spawnSync('setsid', ['-f', 'sleep', '1000'], { env: env('previous'), stdio: 'ignore' });
+    const current = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore', env: env('current') });
+    spawnSync('setsid', ['-f', 'sleep', '1001'], { env: env('current'), stdio: 'ignore' });
+    const marked = await waitFor(() => { const found = findMarked(marker); return found.length === 3 ? found : null; }, 5000, 'three marked processes');
+    const runOf = (pid: number) => readEnvVar(pid, RUN_ENV);
+    const daemon = marked.find((pid) => pid !== current.pid && runOf(pid) === 'current')!;
+    assert.notEqual(readProcStat(daemon)!.sid, current.pid, 'the current run\'s daemon left its session');
+    const leftovers = findLeftovers({ pid: 4_194_303, startTime: -1 }, { pid: current.pid!, run: 'current' }, marker);
+    assert.deepEqual(leftovers.map((stat) => runOf(stat.pid)), ['previous']);
   });
 });
