@@ -1,4 +1,5 @@
 /** The control CLI: map errors to exit codes. Plain `status` skips commander (its start-up is most of a status call). */
+import { writeSync } from 'node:fs';
 import type { CliIo } from './cli-context.ts';
 import { reportCliError } from './errors.ts';
 
@@ -11,16 +12,32 @@ const defaultIo: CliIo = {
   cwd: process.cwd(),
 };
 
+/**
+ * status's few kilobytes go out in one blocking write: creating process.stdout loads Node's stream modules (~3 ms of
+ * a status call). A reader that closed early (EPIPE) is not an error.
+ */
+const statusIo: CliIo = {
+  ...defaultIo,
+  stdout: (text) => {
+    try {
+      writeSync(1, text);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EPIPE') throw error;
+    }
+  },
+};
+
 /** Exit codes: 0 ok, 1 failed, 2 usage or config error, 3 no supervisor running. */
 export async function main(argv: string[], io: CliIo = defaultIo): Promise<number> {
-  // `logs ... | head`: a reader that stops early is not an error
-  if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
   const status = plainStatus(argv);
   if (!status) {
+    // `logs ... | head`: a reader that stops early is not an error
+    if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
     // Its own bundle in dist/ (scripts/build.mjs): status never loads commander or the other commands
     const { runProgram } = await import('./cli-program.ts');
     return runProgram(argv, io);
   }
+  if (io === defaultIo) io = statusIo;
   try {
     const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./cli-status.ts'), import('./cli-context.ts')]);
     return await statusCommand(io, resolveContext(status.config, io), status.names, status.json);
