@@ -532,6 +532,24 @@ describe('a running supervisor and the control CLI', SUITE, () => {
   });
 });
 
+describe('a spawn that throws instead of emitting error', SUITE, () => {
+  let box: Sandbox;
+  after(() => box?.cleanup());
+
+  test('an environment string over the kernel\'s 128 KB limit (E2BIG) fails that service only', async () => {
+    box = new Sandbox([
+      { name: 'huge-env', command: 'exec sleep 1000', env: { BIG: 'x'.repeat(200_000) } },
+      { name: 'fine', command: 'exec sleep 1000' },
+    ]);
+    await box.startSupervisor();
+    const [crashed] = await box.waitForEvent('huge-env', 'crashed');
+    assert.match(String(crashed!.reason), /spawn failed: E2BIG/);
+    await box.waitForState('huge-env', 'failed');
+    await box.waitForState('fine', 'running');
+    assert.equal((await box.cli(['status', 'fine'])).code, 0, 'the supervisor runs on');
+  });
+});
+
 describe('a second supervisor on the same state_dir', SUITE, () => {
   let box: Sandbox;
   let supervisor: Supervisor;
