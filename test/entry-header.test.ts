@@ -16,21 +16,34 @@ after(() => temp.remove());
 const FAKE_NODE = '#!/bin/sh\nprintf "ca=%s args=%s\\n" "${NODE_EXTRA_CA_CERTS:-}" "$*"\n';
 const SHELLS = ['/bin/sh', 'bash'].filter((shell) => spawnSync(shell, ['-c', 'true']).status === 0);
 
-/** A project folder with the two entry points, one lib file, and `dist` as asked. */
-function project(options: { dist: 'none' | 'fresh' | 'stale' }): string {
+const MINUTE_AGO = () => new Date(Date.now() - 60_000);
+const TWO_MINUTES_AGO = () => new Date(Date.now() - 120_000);
+
+/**
+ * A project folder with the two entry points, a lib file at the top and one in a subfolder, and `dist` as asked.
+ * Every time is set explicitly and far apart: a "newer" file written in the same millisecond as the bundle is not newer.
+ */
+function project(options: { dist: 'none' | 'fresh' | 'stale' | 'stale-subfolder' | 'same-time' }): string {
   const dir = temp.fresh();
   for (const entry of ['run.ts', 'restart-control.ts']) copyFileSync(join(ROOT, entry), join(dir, entry));
-  mkdirSync(join(dir, 'lib'));
+  mkdirSync(join(dir, 'lib', 'logs'), { recursive: true });
   writeFileSync(join(dir, 'lib', 'cli.ts'), 'export {};\n');
+  writeFileSync(join(dir, 'lib', 'logs', 'rotate.ts'), 'export {};\n');
   writeFileSync(join(dir, 'node'), FAKE_NODE);
   chmodSync(join(dir, 'node'), 0o755);
-  const old = new Date(Date.now() - 60_000);
-  for (const file of ['run.ts', 'restart-control.ts', 'lib/cli.ts']) utimesSync(join(dir, file), old, old);
-  if (options.dist !== 'none') {
-    mkdirSync(join(dir, 'dist'));
-    for (const bundle of ['run.cjs', 'restart-control.cjs']) writeFileSync(join(dir, 'dist', bundle), '');
-    if (options.dist === 'stale') utimesSync(join(dir, 'lib', 'cli.ts'), new Date(), new Date());
+  const sources = ['run.ts', 'restart-control.ts', 'lib/cli.ts', 'lib/logs/rotate.ts'];
+  for (const file of sources) utimesSync(join(dir, file), TWO_MINUTES_AGO(), TWO_MINUTES_AGO());
+  if (options.dist === 'none') return dir;
+  mkdirSync(join(dir, 'dist'));
+  const bundleTime = MINUTE_AGO();
+  for (const bundle of ['run.cjs', 'restart-control.cjs']) {
+    writeFileSync(join(dir, 'dist', bundle), '');
+    utimesSync(join(dir, 'dist', bundle), bundleTime, bundleTime);
   }
+  const touch = (file: string, time: Date) => utimesSync(join(dir, file), time, time);
+  if (options.dist === 'stale') touch('lib/cli.ts', new Date());
+  if (options.dist === 'stale-subfolder') touch('lib/logs/rotate.ts', new Date());
+  if (options.dist === 'same-time') touch('lib/cli.ts', bundleTime);
   return dir;
 }
 
@@ -45,11 +58,11 @@ function runEntry(shell: string, dir: string, entry: string, args: string[]): st
 
 describe('the entry points\' /bin/sh header', () => {
   for (const shell of SHELLS) {
-    test(`${shell}: the bundle when it is fresh, the sources through tsx when it is missing or older than lib/`, () => {
+    test(`${shell}: the bundle when it is fresh, the sources through tsx when it is missing, older than lib/ or a subfolder, or tied`, () => {
       const fresh = project({ dist: 'fresh' });
       assert.match(runEntry(shell, fresh, 'restart-control.ts', ['status']), new RegExp(`args=${fresh}/dist/restart-control\\.cjs status$`));
       assert.match(runEntry(shell, fresh, 'run.ts', ['--detach']), new RegExp(`args=--max-semi-space-size=1 --no-turbofan ${fresh}/dist/run\\.cjs --detach$`));
-      for (const dist of ['none', 'stale'] as const) {
+      for (const dist of ['none', 'stale', 'stale-subfolder', 'same-time'] as const) {
         const dir = project({ dist });
         const printed = runEntry(shell, dir, 'restart-control.ts', ['status']);
         assert.match(printed, new RegExp(`--import ${dir}/node_modules/tsx/dist/loader\\.mjs ${dir}/restart-control\\.ts status$`), `dist ${dist}`);

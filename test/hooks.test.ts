@@ -69,7 +69,7 @@ describe('runHook', () => {
   });
 
   test('timeout escalates to SIGKILL when the hook ignores SIGTERM', async () => {
-    const result = await runHook(`trap '' TERM; echo $$ > trap.pid; sleep 30`, { cwd: dir.path, timeoutMs: 300 });
+    const result = await runHook(`trap '' TERM; echo $$ > trap.pid; sleep 30`, { cwd: dir.path, timeoutMs: 1000 });
     assert.equal(result.timedOut, true);
     assert.ok(result.durationMs < 5000, `took ${result.durationMs} ms`);
     await waitFor(() => isDead(readPid(join(dir.path, 'trap.pid'))), 3000, 'the SIGTERM-ignoring hook to die');

@@ -330,7 +330,7 @@ describe('a hung endpoint never delays a crash restart', SUITE, () => {
     t.diagnostic(`crash-to-new-pid ms, no webhook: ${samples.plain.join(', ')} (median ${plainMedian})`);
     t.diagnostic(`crash-to-new-pid ms, hung webhook: ${samples.hung.join(', ')} (median ${hungMedian})`);
     assert.ok(endpoint.at('/hang/victim').length >= 1, 'the hung endpoint got a request (and never answered)');
-    assert.ok(hungMedian - plainMedian < 50, `a hung webhook added ${hungMedian - plainMedian} ms (no webhook ${plainMedian} ms, hung ${hungMedian} ms)`);
+    assert.ok(hungMedian - plainMedian < 250, `a hung webhook (30 s) added ${hungMedian - plainMedian} ms (no webhook ${plainMedian} ms, hung ${hungMedian} ms)`);
     assert.equal(hung.serviceProcesses('victim').length, 1, 'one copy');
   });
 });

@@ -221,7 +221,7 @@ describe('never blocking', () => {
       notifier.publish(event('crashed', { seq }));
       durations.push(performance.now() - started);
     }
-    assert.ok(Math.max(...durations) < 5, `publish took ${Math.max(...durations).toFixed(2)} ms`);
+    assert.ok(Math.max(...durations) < 100, `publish never waits for the hung request (30 s): it took ${Math.max(...durations).toFixed(2)} ms`);
     const started = Date.now();
     await waitFor(() => endpoint.at('/ok/beside-hung').length === 21, 3000, 'the healthy webhook');
     assert.ok(Date.now() - started < 3000);

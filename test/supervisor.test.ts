@@ -262,7 +262,7 @@ describe('stopping a process tree', SUITE, () => {
       // 12 descendants, 4 ignoring SIGTERM, one under setsid, some re-parented (see the fixture)
       { name: 'tree', command: [join(FIXTURES, 'tree.sh'), '12', '4'], env: { TREE_PIDS_FILE: 'tree.pids' } },
       { name: 'polite', command: 'sleep 1000 & sleep 1000 & exec sleep 1000', stop_timeout: 5 },
-      { name: 'custom-signal', command: 'trap "echo got-int > int.txt; exit 0" INT; while :; do sleep 0.1; done', stop_signal: 'SIGINT', stop_timeout: 5 },
+      { name: 'custom-signal', command: 'trap "echo got-int > int.txt; exit 0" INT; echo ready > int-ready.txt; while :; do sleep 0.1; done', stop_signal: 'SIGINT', stop_timeout: 5 },
     ]);
     await box.startSupervisor();
   });
@@ -318,6 +318,7 @@ describe('stopping a process tree', SUITE, () => {
 
   test('stop sends the configured stop_signal', async () => {
     await box.waitForState('custom-signal', 'running');
+    await waitFor(() => existsSync(box.path('int-ready.txt')), 10_000, 'the SIGINT trap to be in place');
     const result = await box.cli(['stop', 'custom-signal']);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(readFileSync(box.path('int.txt'), 'utf8'), 'got-int\n');

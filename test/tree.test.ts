@@ -40,15 +40,24 @@ interface Started {
   marker: string | undefined;
 }
 
+/** Fixtures that change their signal handling print "ready" once they have: a signal sent earlier hits the default. */
+const SAYS_READY = new Set(['ignore-term.sh', 'fork-on-term.sh']);
+
 async function startFixture(name: string, args: string[] = [], options: { marked?: boolean; env?: Record<string, string> } = {}): Promise<Started> {
   const marker = options.marked === false ? undefined : `${MARKER_PREFIX}${randomUUID()}`;
   const env = { ...process.env, ...options.env, ...(marker ? { [MARKER_ENV]: marker } : {}) };
-  const child = spawn(join(FIXTURES, name), args, { detached: true, stdio: 'ignore', env });
+  const saysReady = SAYS_READY.has(name);
+  const child = spawn(join(FIXTURES, name), args, { detached: true, stdio: ['ignore', saysReady ? 'pipe' : 'ignore', 'ignore'], env });
   assert.ok(child.pid);
   const pid = child.pid;
+  let output = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => { output += chunk; });
   // procStartTime right after spawn may read the pre-exec fork; the start time does not change across exec.
   const startTime = await waitFor(() => procStartTime(pid), 5000, `${name} to start`);
   if (!marker) unmarkedRoots.push({ pid, startTime });
+  if (saysReady) await waitFor(() => output.includes('ready\n'), 10_000, `${name} to install its traps`);
+  child.stdout?.destroy();
+  child.unref();
   return { pid, startTime, marker };
 }
 
