@@ -4,6 +4,6 @@
 // source (lib/ and its folders; a tie counts as stale, for shells whose -nt sees whole seconds), else through tsx;
 // no forks on the way (status is timed with the process start). Only `notify` makes TLS connections: the other
 // commands skip Node's ~40 ms parse of NODE_EXTRA_CA_CERTS.
-import { main } from './lib/cli.ts';
+import { main } from './lib/cli/main.ts';
 
 void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });

@@ -4,6 +4,6 @@
 // source (lib/ and its folders), else the sources through tsx; a tie counts as stale, for shells whose -nt sees whole seconds.
 // A 1 MB young generation and no optimizing compiler keep the long-lived, mostly idle supervisor's RSS ~10 MB smaller
 // (TurboFan's own code pages alone are ~5 MB); log capture's hot loops are native Buffer work.
-import { runMain } from './lib/run-main.ts';
+import { runMain } from './lib/supervisor/main.ts';
 
 void runMain(process.argv.slice(2)).then((code) => process.exit(code));

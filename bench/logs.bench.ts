@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { captureOutput } from '../lib/capture.ts';
-import { logFiles } from '../lib/log-reader.ts';
-import { RotatingLog } from '../lib/logs.ts';
+import { captureOutput } from '../lib/logs/capture.ts';
+import { logFiles } from '../lib/logs/reader.ts';
+import { RotatingLog } from '../lib/logs/rotating-log.ts';
 
 const GENERATOR = fileURLToPath(new URL('../test/fixtures/numbered-lines.sh', import.meta.url));
 const LINE = /^line (\d{8}) xxxxx$/;

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { processRssBytes } from '../lib/proc.ts';
+import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
 

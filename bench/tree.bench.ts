@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { isAlive, procStartTime } from '../lib/proc.ts';
-import { findMarked, MARKER_ENV, signalTree, stopTree } from '../lib/tree.ts';
+import { isAlive, procStartTime } from '../lib/process/proc.ts';
+import { findMarked, MARKER_ENV, signalTree, stopTree } from '../lib/process/tree.ts';
 
 const TREE_FIXTURE = fileURLToPath(new URL('../test/fixtures/tree.sh', import.meta.url));
 const DESCENDANTS = 14;

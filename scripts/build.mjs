@@ -13,11 +13,11 @@ process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 const BUNDLED = new Set(['commander']);
 
-/** lib/cli.ts loads the program with import('./cli-program.ts'): in dist/ that is the separate bundle. */
+/** lib/cli/main.ts loads the program with import('./program.ts'): in dist/ that is the separate bundle. */
 const programBundle = {
   name: 'program-bundle',
   setup(esbuild) {
-    esbuild.onResolve({ filter: /^\.\/cli-program\.ts$/ }, () => ({ path: './cli-program.cjs', external: true }));
+    esbuild.onResolve({ filter: /^\.\/program\.ts$/ }, () => ({ path: './cli-program.cjs', external: true }));
   },
 };
 
@@ -26,7 +26,7 @@ await build({
   entryPoints: [
     { in: 'run.ts', out: 'run' },
     { in: 'restart-control.ts', out: 'restart-control' },
-    { in: 'lib/cli-program.ts', out: 'cli-program' },
+    { in: 'lib/cli/program.ts', out: 'cli-program' },
   ],
   bundle: true,
   platform: 'node',
@@ -36,7 +36,8 @@ await build({
   outExtension: { '.js': '.cjs' },
   external: Object.keys(pkg.dependencies).filter((name) => !BUNDLED.has(name)),
   plugins: [programBundle],
-  // lib/ finds the project's files from import.meta.url; dist/ sits beside lib/, so the same relative paths hold.
+  // lib/ finds the project's files from import.meta.url by walking up to package.json (lib/core/shell.ts), so the
+  // bundles in dist/ find them too.
   // A getter: building the URL costs ~1 ms at every start, and most commands never ask.
   define: { 'import.meta.url': '__bundleUrl.href' },
   banner: { js: "const __bundleUrl = { get href() { return require('node:url').pathToFileURL(__filename).href; } };" },

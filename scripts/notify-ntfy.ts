@@ -9,7 +9,7 @@
  * A failed post exits 1, so the supervisor records `notify_failed`.
  */
 import { readFileSync } from 'node:fs';
-import { formatEventText, type NotifyPayload } from '../lib/notify-format.ts';
+import { formatEventText, type NotifyPayload } from '../lib/notify/format.ts';
 
 /** Below the command sink's default 5 s timeout, so a hung server gives our own error, not a kill. */
 const POST_TIMEOUT_MS = 4000;

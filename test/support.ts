@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { sendControlRequest } from '../lib/control-client.ts';
-import { socketPath, stateDirHash } from '../lib/paths.ts';
-import { type EventRecord, type StateFile } from '../lib/types.ts';
+import { sendControlRequest } from '../lib/control/client.ts';
+import { socketPath, stateDirHash } from '../lib/config/paths.ts';
+import { type EventRecord, type StateFile } from '../lib/core/types.ts';
 import { waitFor } from './helpers.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -1,8 +1,8 @@
 /** `config`, `config --check`, `config --show-origin`. */
 import { stringify } from 'yaml';
-import { loadConfig } from './config.ts';
-import { configToDisplay, flattenWithOrigins } from './config-display.ts';
-import type { CliIo } from './cli-context.ts';
+import { loadConfig } from '../config/load.ts';
+import { configToDisplay, flattenWithOrigins } from '../config/display.ts';
+import type { CliIo } from './context.ts';
 
 export function configCommand(io: CliIo, configFile: string, options: { check?: boolean; showOrigin?: boolean }): number {
   const { config, origins, rawKeys } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });

@@ -1,5 +1,5 @@
 /** What every CLI command needs: where to write, the environment, and which config and state_dir it is about. */
-import { readStateDirLenient, resolveConfigPath } from './paths.ts';
+import { readStateDirLenient, resolveConfigPath } from '../config/paths.ts';
 
 export interface CliIo {
   stdout: (text: string) => void;

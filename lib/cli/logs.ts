@@ -1,12 +1,12 @@
 /** `logs` and `events`: read files only, so they work without a running supervisor. */
 import { existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
-import { DURATION_EXPECTATION, parseDurationMs } from './duration.ts';
-import { SupervisorError } from './errors.ts';
-import { followEvents, followLog, followServiceLogs, formatEventOutput, interleaveServiceLogs, readEvents, readLastLines } from './log-reader.ts';
-import { statePaths } from './paths.ts';
-import { readStateFile } from './status.ts';
-import type { CliIo } from './cli-context.ts';
+import { DURATION_EXPECTATION, parseDurationMs } from '../config/duration.ts';
+import { SupervisorError } from '../core/errors.ts';
+import { followEvents, followLog, followServiceLogs, formatEventOutput, interleaveServiceLogs, readEvents, readLastLines } from '../logs/reader.ts';
+import { statePaths } from '../config/paths.ts';
+import { readStateFile } from './status-report.ts';
+import type { CliIo } from './context.ts';
 
 export interface LogsOptions {
   n?: string;
@@ -31,7 +31,7 @@ interface LogLocations {
 /** The logs dir and restart log from the config when it is valid; from state_dir and the environment when it is not. */
 async function locate(io: CliIo, configFile: string, stateDir: string): Promise<LogLocations> {
   try {
-    const { loadConfig } = await import('./config.ts');
+    const { loadConfig } = await import('../config/load.ts');
     const { config } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });
     return { logsDir: config.logs.dir, restartLog: config.logs.restartLog, services: config.services.map((s) => s.name) };
   } catch {

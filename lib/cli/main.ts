@@ -1,9 +1,9 @@
 /** The control CLI: map errors to exit codes. Plain `status` skips commander (its start-up is most of a status call). */
 import { writeSync } from 'node:fs';
-import type { CliIo } from './cli-context.ts';
-import { reportCliError } from './errors.ts';
+import type { CliIo } from './context.ts';
+import { reportCliError } from '../core/errors.ts';
 
-export { type CliIo } from './cli-context.ts';
+export { type CliIo } from './context.ts';
 
 const defaultIo: CliIo = {
   stdout: (text) => process.stdout.write(text),
@@ -34,12 +34,12 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     // `logs ... | head`: a reader that stops early is not an error
     if (io === defaultIo) process.stdout.on('error', (error: NodeJS.ErrnoException) => { if (error.code === 'EPIPE') process.exit(0); });
     // Its own bundle in dist/ (scripts/build.mjs): status never loads commander or the other commands
-    const { runProgram } = await import('./cli-program.ts');
+    const { runProgram } = await import('./program.ts');
     return runProgram(argv, io);
   }
   if (io === defaultIo) io = statusIo;
   try {
-    const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./cli-status.ts'), import('./cli-context.ts')]);
+    const [{ statusCommand }, { resolveContext }] = await Promise.all([import('./status.ts'), import('./context.ts')]);
     return await statusCommand(io, resolveContext(status.config, io), status.names, status.json);
   } catch (error) {
     return reportCliError(error, io.stderr);

@@ -1,9 +1,9 @@
 /** `notify test`: one test event to every sink, with or without a running supervisor. */
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
-import { loadConfig } from './config.ts';
-import { sendTestNotification } from './notify.ts';
-import type { CliIo } from './cli-context.ts';
+import { loadConfig } from '../config/load.ts';
+import { sendTestNotification } from '../notify/notifier.ts';
+import type { CliIo } from './context.ts';
 
 export async function notifyTestCommand(io: CliIo, configFile: string, eventType: string): Promise<number> {
   const { config } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });

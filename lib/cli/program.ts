@@ -1,13 +1,13 @@
 /** The control CLI's commands, parsed with commander. Heavy modules load lazily, per command. */
 import { Command, CommanderError } from 'commander';
-import { type CliContext, type CliIo, resolveContext } from './cli-context.ts';
-import { statusCommand } from './cli-status.ts';
-import { sendControlRequest } from './control-client.ts';
-import { reportCliError } from './errors.ts';
-import type { ControlCommand } from './control-protocol.ts';
-import { socketPath, statePaths } from './paths.ts';
-import { runningSupervisorPid } from './pid-file.ts';
-import { isAlive } from './proc.ts';
+import { type CliContext, type CliIo, resolveContext } from './context.ts';
+import { statusCommand } from './status.ts';
+import { sendControlRequest } from '../control/client.ts';
+import { reportCliError } from '../core/errors.ts';
+import type { ControlCommand } from '../control/protocol.ts';
+import { socketPath, statePaths } from '../config/paths.ts';
+import { runningSupervisorPid } from '../process/pid-file.ts';
+import { isAlive } from '../process/proc.ts';
 
 /** Parses with commander, runs the command and reports its errors; returns the exit code. */
 export async function runProgram(argv: string[], io: CliIo): Promise<number> {
@@ -67,16 +67,16 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--check', 'only validate: exit 0 when valid, 2 when not')
     .option('--show-origin', 'print every effective value with where it came from')
     .action(async (options: { check?: boolean; showOrigin?: boolean }, cmd: Command) => {
-      const { configCommand } = await import('./cli-config.ts');
+      const { configCommand } = await import('./config.ts');
       setExit(configCommand(io, context(cmd).configFile, options));
     });
 
   sub('enable', 'turn scheduled restarts on (persisted in state_dir)').action(async (_: unknown, cmd: Command) => {
-    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    const { setScheduleEnabled } = await import('./schedule.ts');
     setExit(await setScheduleEnabled(io, context(cmd).stateDir, true));
   });
   sub('disable', 'turn scheduled restarts off (persisted; running services are not stopped)').action(async (_: unknown, cmd: Command) => {
-    const { setScheduleEnabled } = await import('./cli-schedule.ts');
+    const { setScheduleEnabled } = await import('./schedule.ts');
     setExit(await setScheduleEnabled(io, context(cmd).stateDir, false));
   });
   sub('next', 'print the next restart times, one ISO-8601 time per line')
@@ -85,7 +85,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--interval <duration>', 'check this interval instead of the config\'s')
     .option('--timezone <zone>', 'time zone for --cron (default: the config\'s, else the machine\'s)')
     .action(async (options: Record<string, string>, cmd: Command) => {
-      const { nextCommand } = await import('./cli-schedule.ts');
+      const { nextCommand } = await import('./schedule.ts');
       setExit(nextCommand(io, context(cmd).configFile, options));
     });
 
@@ -95,7 +95,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('-f, --follow', 'keep printing new lines, across rotations, until Ctrl-C')
     .option('--since <duration>', 'only lines from the last DURATION (e.g. 1h)')
     .action(async (names: string[], options: { n?: string; follow?: boolean; since?: string }, cmd: Command) => {
-      const { logsCommand } = await import('./cli-logs.ts');
+      const { logsCommand } = await import('./logs.ts');
       const { configFile, stateDir } = context(cmd);
       setExit(await logsCommand(io, configFile, stateDir, names, options));
     });
@@ -106,7 +106,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--service <name>', 'only this service')
     .option('--type <type>', 'only this event type (comma-separated for several)')
     .action(async (options: { n?: string; follow?: boolean; json?: boolean; service?: string; type?: string }, cmd: Command) => {
-      const { eventsCommand } = await import('./cli-logs.ts');
+      const { eventsCommand } = await import('./logs.ts');
       setExit(await eventsCommand(io, context(cmd).stateDir, options));
     });
 
@@ -116,7 +116,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--config <file>', 'config file')
     .exitOverride()
     .action(async (options: { event: string }, cmd: Command) => {
-      const { notifyTestCommand } = await import('./cli-notify.ts');
+      const { notifyTestCommand } = await import('./notify.ts');
       setExit(await notifyTestCommand(io, context(cmd).configFile, options.event));
     });
 

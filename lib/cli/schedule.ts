@@ -1,16 +1,16 @@
 /** `enable`, `disable`, `next`: scheduled restarts from the CLI, with or without a running supervisor. */
-import { sendControlRequest } from './control-client.ts';
-import { ConfigError, SupervisorError } from './errors.ts';
-import { loadConfig } from './config.ts';
-import { runningSupervisorPid } from './pid-file.ts';
-import { readStateDirLenient, socketPath, statePaths } from './paths.ts';
-import { readScheduleState, writeScheduleState } from './schedule-state.ts';
-import { nextRestartTimes, validateCronExpression, validateTimezone } from './schedule.ts';
-import { readStateFile } from './status.ts';
-import { isoInZone } from './time-format.ts';
-import { parseDurationMs, DURATION_EXPECTATION } from './duration.ts';
-import type { CliIo } from './cli-context.ts';
-import type { ScheduleConfig } from './types.ts';
+import { sendControlRequest } from '../control/client.ts';
+import { ConfigError, SupervisorError } from '../core/errors.ts';
+import { loadConfig } from '../config/load.ts';
+import { runningSupervisorPid } from '../process/pid-file.ts';
+import { readStateDirLenient, socketPath, statePaths } from '../config/paths.ts';
+import { readScheduleState, writeScheduleState } from '../schedule/state.ts';
+import { nextRestartTimes, validateCronExpression, validateTimezone } from '../schedule/timing.ts';
+import { readStateFile } from './status-report.ts';
+import { isoInZone } from '../core/time-format.ts';
+import { parseDurationMs, DURATION_EXPECTATION } from '../config/duration.ts';
+import type { CliIo } from './context.ts';
+import type { ScheduleConfig } from '../core/types.ts';
 
 export async function setScheduleEnabled(io: CliIo, stateDir: string, enabled: boolean): Promise<number> {
   const command = enabled ? 'enable' : 'disable';

@@ -1,12 +1,12 @@
 /** What `status` adds for scheduled restarts and system resources. */
-import { formatBytes, formatDuration } from './duration.ts';
-import { findExecutable } from './executable.ts';
-import { isoInZone } from './time-format.ts';
-import { statePaths } from './paths.ts';
-import { readScheduleState } from './schedule-state.ts';
-import { readStateFile, type StatusReport } from './status.ts';
-import { systemSnapshot } from './system.ts';
-import { formatRestartLogEntry } from './restart-log.ts';
+import { formatBytes, formatDuration } from '../config/duration.ts';
+import { findExecutable } from '../process/executable.ts';
+import { isoInZone } from '../core/time-format.ts';
+import { statePaths } from '../config/paths.ts';
+import { readScheduleState } from '../schedule/state.ts';
+import { readStateFile, type StatusReport } from './status-report.ts';
+import { systemSnapshot } from '../process/system.ts';
+import { formatRestartLogEntry } from '../logs/restart-log.ts';
 
 export interface ExtraContext {
   stateDir: string;

@@ -1,10 +1,10 @@
 /** `status`: answered from state files and /proc, never through the supervisor, so it cannot hang behind a busy one. */
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { formatDuration } from './duration.ts';
-import { runningSupervisorPid } from './pid-file.ts';
-import { statePaths } from './paths.ts';
-import { isAlive } from './proc.ts';
-import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from './types.ts';
+import { formatDuration } from '../config/duration.ts';
+import { runningSupervisorPid } from '../process/pid-file.ts';
+import { statePaths } from '../config/paths.ts';
+import { isAlive } from '../process/proc.ts';
+import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from '../core/types.ts';
 
 export interface ServiceStatus {
   name: string;

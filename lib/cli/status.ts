@@ -1,8 +1,8 @@
 /** `status [service...] [--json]`: answered from the state files and /proc, never through the supervisor. */
-import type { CliContext, CliIo } from './cli-context.ts';
-import { SupervisorError } from './errors.ts';
+import type { CliContext, CliIo } from './context.ts';
+import { SupervisorError } from '../core/errors.ts';
 import { addScheduleStatus } from './status-extra.ts';
-import { formatStatusTable, readStatus } from './status.ts';
+import { formatStatusTable, readStatus } from './status-report.ts';
 
 /** Exit 0 when the supervisor runs, 3 when it does not (the last known state is shown). */
 export async function statusCommand(io: CliIo, context: CliContext, names: string[], json: boolean): Promise<number> {

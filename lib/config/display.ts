@@ -1,8 +1,8 @@
 /** The effective config as users write it (snake_case, durations as strings), secrets redacted, and where each value came from. */
-import type { Origins } from './config-env.ts';
+import type { Origins } from './env.ts';
 import { msToDuration } from './duration.ts';
-import { MASK, redactUrl } from './redact.ts';
-import type { Config, ServiceConfig, WaitIdleConfig } from './types.ts';
+import { MASK, redactUrl } from '../notify/redact.ts';
+import type { Config, ServiceConfig, WaitIdleConfig } from '../core/types.ts';
 
 function waitIdle(value: WaitIdleConfig | null): unknown {
   return value && { command: value.command, poll: msToDuration(value.pollMs), max_wait: msToDuration(value.maxWaitMs) };

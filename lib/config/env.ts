@@ -1,8 +1,8 @@
 /** Environment overrides: flag > environment > config file > default. Each override records its origin. */
 import { DURATION_EXPECTATION, parseDurationMs } from './duration.ts';
-import { ConfigError } from './errors.ts';
-import type { RawConfig } from './config-schema.ts';
-import { validateCronExpression, validateTimezone } from './schedule.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { RawConfig } from './schema.ts';
+import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
 
 /** Shorter scheduled intervals are a restart loop, not a schedule. */
 export const MIN_SCHEDULE_INTERVAL_MS = 1000;

@@ -2,13 +2,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
-import { validateRawConfig, type RawConfig, type SchemaIssue } from './config-schema.ts';
-import { ConfigError } from './errors.ts';
-import { applyEnvOverrides, type Origins } from './config-env.ts';
-import { checkDirectory, normaliseConfig } from './config-normalise.ts';
-import type { Config } from './types.ts';
+import { validateRawConfig, type RawConfig, type SchemaIssue } from './schema.ts';
+import { ConfigError } from '../core/errors.ts';
+import { applyEnvOverrides, type Origins } from './env.ts';
+import { checkDirectory, normaliseConfig } from './normalise.ts';
+import type { Config } from '../core/types.ts';
 import { resolveConfigPath } from './paths.ts';
-import { collectRawKeys } from './config-display.ts';
+import { collectRawKeys } from './display.ts';
 
 export { resolveConfigPath };
 

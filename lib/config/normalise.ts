@@ -1,13 +1,13 @@
 /** Raw (validated) config → the resolved Config: defaults, absolute paths, cross-field checks. */
 import { statSync } from 'node:fs';
-import { findExecutable } from './executable.ts';
+import { findExecutable } from '../process/executable.ts';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { RawConfig, RawService, RawWaitIdle } from './config-schema.ts';
-import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './config-env.ts';
-import { ConfigError } from './errors.ts';
+import type { RawConfig, RawService, RawWaitIdle } from './schema.ts';
+import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
+import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
-import { validateCronExpression, validateTimezone } from './schedule.ts';
-import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from './types.ts';
+import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
+import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from '../core/types.ts';
 
 /** Every default in one place. Durations in ms, sizes in bytes. */
 export const DEFAULTS = {

@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import * as v from 'valibot';
 import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes } from './duration.ts';
-import { RESTART_POLICIES } from './types.ts';
+import { RESTART_POLICIES } from '../core/types.ts';
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 

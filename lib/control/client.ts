@@ -1,7 +1,7 @@
 /** The CLI's side of the control socket. */
 import { connect } from 'node:net';
-import { ControlError } from './errors.ts';
-import type { ControlRequest, ControlResponse } from './control-protocol.ts';
+import { ControlError } from '../core/errors.ts';
+import type { ControlRequest, ControlResponse } from './protocol.ts';
 
 /** A live supervisor acknowledges a request at once, however long the operation then takes. */
 export const ACK_TIMEOUT_MS = 5000;

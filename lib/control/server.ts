@@ -1,8 +1,8 @@
 /** The supervisor's side of the control socket. */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { errorMessage, SupervisorError } from './errors.ts';
-import { CONTROL_COMMANDS, type ControlRequest, type ControlResponse } from './control-protocol.ts';
+import { errorMessage, SupervisorError } from '../core/errors.ts';
+import { CONTROL_COMMANDS, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
 

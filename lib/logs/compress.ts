@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { open, rename, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { rotatedName } from './log-files.ts';
+import { rotatedName } from './files.ts';
 
 /** Well over a follower's poll interval (200 ms), so `logs -f` reads a rotated file before it turns into .gz. */
 const COMPRESS_GRACE_MS = 2000;

@@ -1,6 +1,6 @@
 /** Following a log like `tail -F`: new lines as they are appended, across rotations, without a line missed or doubled. */
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { logFiles, rotatedName, splitLines } from './log-files.ts';
+import { logFiles, rotatedName, splitLines } from './files.ts';
 
 const BLOCK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;

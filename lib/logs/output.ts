@@ -1,9 +1,9 @@
 /** Every log the supervisor writes: each service's output, events.jsonl and the restart log, all rotating line-safely. */
 import type { Readable } from 'node:stream';
 import { captureOutput, LineRing } from './capture.ts';
-import { RotatingLog, rotationOptions, serviceLogFile } from './logs.ts';
+import { RotatingLog, rotationOptions, serviceLogFile } from './rotating-log.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
-import type { Config, EventRecord } from './types.ts';
+import type { Config, EventRecord } from '../core/types.ts';
 
 /** Output lines kept per service for crash notifications. */
 const TAIL_LINES = 20;

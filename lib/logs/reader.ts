@@ -1,11 +1,11 @@
 /** Reading logs for `logs` and `events`: last lines across rotated and gzipped files, and following like `tail -F`. */
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { logFiles, splitLines } from './log-files.ts';
-import { follow, type FollowControl, type Pinned } from './log-follow.ts';
+import { logFiles, splitLines } from './files.ts';
+import { follow, type FollowControl, type Pinned } from './follow.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
-import type { EventRecord } from './types.ts';
+import type { EventRecord } from '../core/types.ts';
 
-export { logFiles } from './log-files.ts';
+export { logFiles } from './files.ts';
 
 const BLOCK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;

@@ -1,7 +1,7 @@
 /** Events → the human-readable lines of restart.log (and of `events` without --json). */
-import { formatBytes } from './duration.ts';
-import type { RotatingLog } from './logs.ts';
-import type { EventRecord } from './types.ts';
+import { formatBytes } from '../config/duration.ts';
+import type { RotatingLog } from './rotating-log.ts';
+import type { EventRecord } from '../core/types.ts';
 
 type Formatter = (event: EventRecord) => string[];
 

@@ -1,8 +1,8 @@
 /** The file a RotatingLog appends to: its fd, its size, whether its path still names it, and rotation on disk. */
 import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ignoreMissing, LogCompressor } from './log-compress.ts';
-import { escapeRegExp, rotatedName } from './log-files.ts';
+import { ignoreMissing, LogCompressor } from './compress.ts';
+import { escapeRegExp, rotatedName } from './files.ts';
 
 const NEWLINE = 0x0a;
 

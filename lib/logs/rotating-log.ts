@@ -1,10 +1,10 @@
 /** A rotating, line-safe log sink: service output, restart.log and events.jsonl all go through it. */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { LogFile } from './log-rotate.ts';
-import type { LogsConfig } from './types.ts';
+import { LogFile } from './rotate.ts';
+import type { LogsConfig } from '../core/types.ts';
 
-export { escapeRegExp, rotatedName } from './log-files.ts';
+export { escapeRegExp, rotatedName } from './files.ts';
 
 export interface RotatingLogOptions {
   file: string;

@@ -1,7 +1,7 @@
 /** What a notification says: the JSON payload, the Slack/Discord message, the HMAC signature. */
 import { createRequire } from 'node:module';
-import { formatDuration } from './duration.ts';
-import type { EventRecord, WebhookConfig } from './types.ts';
+import { formatDuration } from '../config/duration.ts';
+import type { EventRecord, WebhookConfig } from '../core/types.ts';
 
 export const LOG_TAIL_LINES = 20;
 /** Events whose payload carries the service's last output lines. */

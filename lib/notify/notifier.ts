@@ -1,11 +1,11 @@
 /** Notifications: one bounded queue per sink (webhook or command), delivered in the background, in event order. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildPayload, LOG_TAIL_EVENTS, sampleTestPayload, type NotifyPayload } from './notify-format.ts';
-import { buildSinks, type Attempt, type Sink } from './notify-sinks.ts';
+import { buildPayload, LOG_TAIL_EVENTS, sampleTestPayload, type NotifyPayload } from './format.ts';
+import { buildSinks, type Attempt, type Sink } from './sinks.ts';
 import { collectSecrets, redactSecrets } from './redact.ts';
-import type { EventRecord, NotifyConfig } from './types.ts';
+import type { EventRecord, NotifyConfig } from '../core/types.ts';
 
-export { acceptsEvent, COMMAND_TIMEOUT_MS, shellCommandFor } from './notify-sinks.ts';
+export { acceptsEvent, COMMAND_TIMEOUT_MS, shellCommandFor } from './sinks.ts';
 
 export const QUEUE_LIMIT = 1000;
 export const CLOSE_TIMEOUT_MS = 5000;

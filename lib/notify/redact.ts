@@ -1,5 +1,5 @@
 /** Hiding the notify config's secrets (webhook URL tokens, HMAC secrets, header values) from every output. */
-import type { NotifyConfig, WebhookConfig } from './types.ts';
+import type { NotifyConfig, WebhookConfig } from '../core/types.ts';
 
 export const MASK = '***';
 

@@ -1,17 +1,15 @@
 /** The notification sinks built from the config: which events each accepts, and how it sends one (webhook POST or command). */
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildBody, signBody, SIGNATURE_HEADER, type NotifyPayload } from './notify-format.ts';
+import { tsShellCommand } from '../core/shell.ts';
+import { buildBody, signBody, SIGNATURE_HEADER, type NotifyPayload } from './format.ts';
 import { redactUrl } from './redact.ts';
-import type { EventRecord, NotifyConfig, WebhookConfig } from './types.ts';
+import type { EventRecord, NotifyConfig, WebhookConfig } from '../core/types.ts';
 
 /** The command sink's timeout: the webhooks' default. */
 export const COMMAND_TIMEOUT_MS = 5000;
 /** After a command exits, how long to wait for the rest of its stderr (a grandchild may hold the pipe open). */
 const STDERR_GRACE_MS = 200;
 const ERROR_TEXT_LIMIT = 200;
-const TSX_LOADER = join(resolve(fileURLToPath(import.meta.url), '../..'), 'node_modules/tsx/dist/loader.mjs');
 
 export interface Attempt { ok: boolean; status?: number; error?: string; retryable: boolean }
 
@@ -33,9 +31,7 @@ export function acceptsEvent(filter: Pick<WebhookConfig, 'events' | 'services'>,
 
 /** `/bin/sh -c` text for the command sink: a `.ts` first word runs through node + the project's tsx loader. */
 export function shellCommandFor(command: string): string {
-  const text = command.trim();
-  const firstWord = text.split(/\s/, 1)[0] ?? '';
-  return firstWord.endsWith('.ts') ? `${shellQuote(process.execPath)} --import ${shellQuote(TSX_LOADER)} ${text}` : text;
+  return tsShellCommand(command.trim());
 }
 
 export function buildSinks(config: NotifyConfig, cwd: string, fetchImpl: typeof fetch): Sink[] {
@@ -128,8 +124,4 @@ function runCommand(command: string, cwd: string, payload: NotifyPayload, signal
       child.on('close', () => { clearTimeout(grace); finish(attempt()); });
     });
   });
-}
-
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", "'\\''")}'`;
 }

@@ -1,7 +1,7 @@
 /** Is the process named in a pid file alive, and is it the one that wrote the file? Kept light: `status` uses it. */
 import { readFileSync, statSync } from 'node:fs';
 import { isAlive } from './proc.ts';
-import { processStartedAtMs } from './proc-time.ts';
+import { processStartedAtMs } from './start-time.ts';
 
 /** btime has 1 s resolution and moves with clock adjustments. */
 const START_TIME_SLACK_MS = 5_000;

@@ -1,7 +1,7 @@
 /** A snapshot of memory, disk and GPU use for the restart log: `memory 8.2GB/16GB, storage 45GB/100GB (45% used), …`. */
 import { readFileSync, statfsSync } from 'node:fs';
-import { formatBytes } from './duration.ts';
-import type { GpuInfo } from './gpu.ts';
+import { formatBytes } from '../config/duration.ts';
+import type { GpuInfo } from '../schedule/gpu.ts';
 
 /** All sizes in bytes; a part that could not be read is zeros (or no GPUs). */
 export interface SystemSnapshot {
@@ -23,7 +23,7 @@ export async function systemSnapshot(diskPath: string, options: SystemSnapshotOp
     readMemory(),
     readDisk(diskPath),
     // gpu.ts (and the hook runner under it) loads only where there is a GPU to ask
-    options.nvidiaSmi === false ? [] : import('./gpu.ts').then(({ queryGpus }) => queryGpus(options.gpuTimeoutMs)).catch(() => []),
+    options.nvidiaSmi === false ? [] : import('../schedule/gpu.ts').then(({ queryGpus }) => queryGpus(options.gpuTimeoutMs)).catch(() => []),
   ]);
   return { memory, disk, gpus };
 }

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { findExecutable } from './executable.ts';
-import type { StopTreeOptions, StopTreeResult } from './tree.ts';
+import type { StopTreeOptions, StopTreeResult } from './stop-types.ts';
 
 /** false when the target is gone (ESRCH) or not ours to signal (EPERM). */
 export function sendSignal(target: number, signal: NodeJS.Signals | number): boolean {

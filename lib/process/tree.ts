@@ -4,51 +4,19 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
+import { MARKER_ENV, MarkerCache, processKey, RUN_ENV } from './markers.ts';
 import { hasProc, isExited, listProcesses, procStartTime, readEnvVar, readProcStat, type ProcStat } from './proc.ts';
+import type { StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
 import { sendSignal, stopTreeWithoutProc } from './tree-fallback.ts';
 
+export { MARKER_ENV, MarkerCache, RUN_ENV } from './markers.ts';
+export type { StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
 export { signalTree } from './tree-fallback.ts';
 
-/** Set by the supervisor to a value unique per state dir and service, e.g. `<16-hex hash of state dir>/<service>`. */
-export const MARKER_ENV = 'RESTART_CONTROL_SERVICE';
-
-/** Set by the supervisor to a value unique per run (each start) of a service: what a run's processes inherit. */
-export const RUN_ENV = 'RESTART_CONTROL_RUN';
 
 const DEFAULT_POLL_MS = 15;
 const DEFAULT_KILL_WAIT_MS = 2000;
 
-export interface TreeRoot {
-  pid: number;
-  /** /proc/PID/stat field 22; null/undefined = trust the pid as is. */
-  startTime?: number | null;
-}
-
-export interface StopTreeOptions extends TreeRoot {
-  marker?: string;
-  signal: NodeJS.Signals;
-  timeoutMs: number;
-  /** @default 15 */
-  pollMs?: number;
-  /** How long to wait for members to vanish after SIGKILL. @default 2000 */
-  killWaitMs?: number;
-  /** Called once, just before SIGKILL is sent. */
-  onEscalate?: () => void;
-  /** Long-lived marker cache (see MarkerCache). */
-  cache?: MarkerCache;
-  /** Walk /proc (default: when it exists); false forces the tree-kill fallback. */
-  useProc?: boolean;
-}
-
-export interface StopTreeResult {
-  /** SIGKILL was needed. */
-  forced: boolean;
-  /** Members still alive after SIGKILL and killWaitMs: should be []. */
-  survivors: number[];
-  durationMs: number;
-  /** How many distinct processes received the stop signal. */
-  signalled: number;
-}
 
 export interface MarkedProcess {
   pid: number;
@@ -57,10 +25,6 @@ export interface MarkedProcess {
 }
 
 type RootStatus = 'ours' | 'gone' | 'reused';
-
-function processKey(stat: ProcStat): string {
-  return `${stat.pid}:${stat.startTime}`;
-}
 
 /** Never ours to signal: the caller itself and init. */
 function isCandidate(stat: ProcStat): boolean {
@@ -98,29 +62,6 @@ interface TreeMemory {
   members: Set<string>;
   unmarked: Set<string>;
   cache?: MarkerCache;
-}
-
-/**
- * Markers of processes by pid + start time, kept across walks by a long-lived owner (the supervisor): a process's
- * initial environment does not change, so each process's environ is read once in its life, not once per crash.
- */
-export class MarkerCache {
-  private readonly markers = new Map<string, string | null>();
-
-  read(stat: ProcStat): string | null {
-    const key = processKey(stat);
-    if (this.markers.has(key)) return this.markers.get(key)!;
-    const marker = readEnvVar(stat.pid, MARKER_ENV);
-    this.markers.set(key, marker);
-    return marker;
-  }
-
-  /** Forgets processes that no longer exist. */
-  prune(all: ProcStat[]): void {
-    if (this.markers.size < all.length * 2) return;
-    const alive = new Set(all.map(processKey));
-    for (const key of this.markers.keys()) if (!alive.has(key)) this.markers.delete(key);
-  }
 }
 
 function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {

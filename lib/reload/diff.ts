@@ -1,5 +1,5 @@
 /** What a reload changes: a pure diff of old and new service definitions by name. */
-import type { Config, ServiceConfig } from './types.ts';
+import type { Config, ServiceConfig } from '../core/types.ts';
 
 export interface ServiceDiff {
   added: ServiceConfig[];

@@ -1,11 +1,11 @@
 /** Hot reload: re-read the config, refuse it whole if invalid, else restart exactly what changed; file watchers. */
-import { loadConfig } from './config.ts';
-import { ConfigError, errorMessage } from './errors.ts';
-import { diffServices, unappliableChanges } from './reload.ts';
-import { requestRestart } from './service-restarts.ts';
-import type { Service } from './service.ts';
+import { loadConfig } from '../config/load.ts';
+import { ConfigError, errorMessage } from '../core/errors.ts';
+import { diffServices, unappliableChanges } from './diff.ts';
+import { requestRestart } from '../supervisor/restart-requests.ts';
+import type { Service } from '../supervisor/service.ts';
 import { watchConfigFile, watchServiceSources } from './watch.ts';
-import type { Config, EventRecord, ServiceConfig } from './types.ts';
+import type { Config, EventRecord, ServiceConfig } from '../core/types.ts';
 
 /** What the reloader needs from the supervisor. */
 export interface ReloadTarget {

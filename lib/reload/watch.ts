@@ -2,7 +2,7 @@
 import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import { globBase, globToRegExp, isGlob, matchesAny } from './glob.ts';
-import type { ServiceConfig } from './types.ts';
+import type { ServiceConfig } from '../core/types.ts';
 
 /** Always ignored under watched folders. */
 export const DEFAULT_WATCH_IGNORE = ['.git', 'node_modules', '__pycache__', '*.pyc'];

@@ -1,8 +1,7 @@
 /** Hooks and the wait-idle check: one-shot shell commands with a timeout that kills their whole process group. */
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { WaitIdleConfig } from './types.ts';
+import { tsShellCommand } from '../core/shell.ts';
+import type { WaitIdleConfig } from '../core/types.ts';
 
 /** Kept from the end of stdout+stderr, enough for an error message and a stack top. */
 const OUTPUT_TAIL_CHARS = 2000;
@@ -10,9 +9,6 @@ const OUTPUT_TAIL_CHARS = 2000;
 const KILL_GRACE_MS = 500;
 /** After the shell exits, a background child may still hold the pipes: read what is there, then stop waiting. */
 const PIPE_DRAIN_MS = 100;
-
-const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TSX_LOADER = join(PROJECT_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
 export interface HookOptions {
   cwd: string;
@@ -34,16 +30,8 @@ export interface HookResult {
   output: string;
 }
 
-function shellQuote(text: string): string {
-  return `'${text.replaceAll("'", `'\\''`)}'`;
-}
-
 /** A command whose first word is a `.ts` file runs through the project's tsx, so hooks can be TypeScript. */
-export function hookShellCommand(command: string): string {
-  const firstWord = command.trim().split(/\s+/)[0] ?? '';
-  if (!/\.ts["']?$/.test(firstWord)) return command;
-  return `${shellQuote(process.execPath)} --import ${shellQuote(TSX_LOADER)} ${command.trim()}`;
-}
+export const hookShellCommand = tsShellCommand;
 
 /** Runs `command` under /bin/sh -c in `cwd`. Never throws: a spawn failure is a failed result. */
 export function runHook(command: string, options: HookOptions): Promise<HookResult> {

@@ -2,12 +2,12 @@
 import { dirname } from 'node:path';
 import { hasNvidiaSmi, gpuCleanup } from './gpu.ts';
 import { runHooks, waitUntilIdle, type HookResult } from './hooks.ts';
-import { stateDirHash } from './paths.ts';
-import { readEnvVar } from './proc.ts';
-import type { Service } from './service.ts';
-import { systemSnapshot } from './system.ts';
-import { MARKER_ENV } from './tree.ts';
-import type { Config, EventRecord } from './types.ts';
+import { stateDirHash } from '../config/paths.ts';
+import { readEnvVar } from '../process/proc.ts';
+import type { Service } from '../supervisor/service.ts';
+import { systemSnapshot } from '../process/system.ts';
+import { MARKER_ENV } from '../process/tree.ts';
+import type { Config, EventRecord } from '../core/types.ts';
 
 export type RestartKind = 'scheduled' | 'force';
 

@@ -1,7 +1,7 @@
 /** schedule.json in state_dir: the persisted enable/disable override and the last restart. Read by the CLI without a supervisor. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDir, writeJsonAtomic } from './atomic.ts';
+import { ensureDir, writeJsonAtomic } from '../core/atomic.ts';
 
 export interface ScheduleState {
   /** Set by `enable` / `disable`; null = the config decides. */

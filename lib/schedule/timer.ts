@@ -1,8 +1,8 @@
 /** Arms one timer for the next scheduled restart; the restart itself is the supervisor's restart sequence. */
-import { msToDuration } from './duration.ts';
-import { readScheduleState, writeScheduleState } from './schedule-state.ts';
-import { nextRestartTime } from './schedule.ts';
-import type { ScheduleConfig } from './types.ts';
+import { msToDuration } from '../config/duration.ts';
+import { readScheduleState, writeScheduleState } from './state.ts';
+import { nextRestartTime } from './timing.ts';
+import type { ScheduleConfig } from '../core/types.ts';
 
 /** setTimeout's limit (~24.8 days): longer waits are re-armed in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

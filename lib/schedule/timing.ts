@@ -9,8 +9,8 @@ import type { CronExpressionParser as CronParser } from 'cron-parser';
 function cronParser(): typeof CronParser {
   return (createRequire(import.meta.url)('cron-parser') as { CronExpressionParser: typeof CronParser }).CronExpressionParser;
 }
-import { ConfigError } from './errors.ts';
-import type { ScheduleConfig } from './types.ts';
+import { ConfigError } from '../core/errors.ts';
+import type { ScheduleConfig } from '../core/types.ts';
 
 const CRON_FIELDS_EXPECTATION = 'expected 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first)';
 /** The aliases cron-parser understands; it misreads any other `@word` (e.g. `@DAILY` as `@dai`). */

@@ -1,12 +1,27 @@
 /** What each control request does to the supervisor's services; answers are the lines the CLI prints. */
-import type { ControlRequest, ControlResponse } from './control-protocol.ts';
-import { ControlError } from './errors.ts';
+import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
+import { ControlError } from '../core/errors.ts';
+import type { EventLog } from '../core/events.ts';
+import { isoInZone } from '../core/time-format.ts';
+import type { Reloader } from '../reload/reloader.ts';
+import type { RestartKind } from '../schedule/sequence.ts';
+import type { Scheduler } from '../schedule/timer.ts';
 import type { Service } from './service.ts';
-import type { Supervisor } from './supervisor.ts';
-import { isoInZone } from './time-format.ts';
+
+/** What the handlers need of the supervisor (it passes itself), so this file never imports supervisor.ts. */
+export interface ControlTarget {
+  readonly ready: boolean;
+  readonly services: ReadonlyMap<string, Service>;
+  readonly events: EventLog;
+  readonly scheduler: Scheduler;
+  readonly reloader: Reloader;
+  restartAll(kind: RestartKind, waitIdle: boolean): Promise<string[]>;
+  writeState(): void;
+  shutdown(reason: string): Promise<void>;
+}
 
 /** Control requests. Unknown service names refuse the whole request before anything is done. */
-export async function handleControlRequest(supervisor: Supervisor, request: ControlRequest): Promise<ControlResponse> {
+export async function handleControlRequest(supervisor: ControlTarget, request: ControlRequest): Promise<ControlResponse> {
   switch (request.command) {
     case 'ping':
       return { ok: true, data: { pid: process.pid, ready: supervisor.ready } };
@@ -53,7 +68,7 @@ export async function handleControlRequest(supervisor: Supervisor, request: Cont
   }
 }
 
-function restartEach(supervisor: Supervisor, request: ControlRequest): Promise<ControlResponse> {
+function restartEach(supervisor: ControlTarget, request: ControlRequest): Promise<ControlResponse> {
   // Never restart a stale definition: take the file's current one when it is valid
   const fresh = supervisor.reloader.readValidConfig();
   return each(supervisor, request, async (service) => {
@@ -66,14 +81,14 @@ function restartEach(supervisor: Supervisor, request: ControlRequest): Promise<C
   });
 }
 
-function describeSchedule(supervisor: Supervisor): string {
+function describeSchedule(supervisor: ControlTarget): string {
   const status = supervisor.scheduler.status();
   if (!status) return 'scheduled restarts: not configured (no schedule: section)';
   const next = status.next_restart ? `, next restart at ${isoInZone(new Date(status.next_restart), null)}` : '';
   return `scheduled restarts: ${status.enabled ? 'enabled' : 'disabled'} (${status.expression})${next}`;
 }
 
-function resolveServices(supervisor: Supervisor, names: string[] | undefined): Service[] {
+function resolveServices(supervisor: ControlTarget, names: string[] | undefined): Service[] {
   if (!names || names.length === 0) return [...supervisor.services.values()];
   const unknown = names.filter((name) => !supervisor.services.has(name));
   if (unknown.length > 0) {
@@ -82,7 +97,7 @@ function resolveServices(supervisor: Supervisor, names: string[] | undefined): S
   return names.map((name) => supervisor.services.get(name)!);
 }
 
-async function each(supervisor: Supervisor, request: ControlRequest, act: (service: Service) => Promise<string>): Promise<ControlResponse> {
+async function each(supervisor: ControlTarget, request: ControlRequest, act: (service: Service) => Promise<string>): Promise<ControlResponse> {
   const services = resolveServices(supervisor, request.services);
   const messages = await Promise.all(services.map((service) => service.enqueue(() => act(service))));
   supervisor.writeState();

@@ -2,10 +2,10 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ensureDir } from './atomic.ts';
+import { ensureDir } from '../core/atomic.ts';
 import { READY_FD_ENV } from './foreground.ts';
-import { statePaths } from './paths.ts';
-import type { Config } from './types.ts';
+import { statePaths } from '../config/paths.ts';
+import type { Config } from '../core/types.ts';
 
 /** Lines of supervisor.log shown when the detached supervisor dies before it is ready. */
 const LOG_TAIL_LINES = 15;

@@ -1,8 +1,8 @@
 /** The supervisor process: start, print events, stop cleanly on SIGTERM/SIGINT, survive SIGHUP. */
 import { writeSync } from 'node:fs';
 import { Supervisor } from './supervisor.ts';
-import { formatRestartLogEntry } from './restart-log.ts';
-import type { Config } from './types.ts';
+import { formatRestartLogEntry } from '../logs/restart-log.ts';
+import type { Config } from '../core/types.ts';
 
 /** Set by `--detach`: the fd on which the detached child reports that it is up. */
 export const READY_FD_ENV = 'RESTART_CONTROL_READY_FD';

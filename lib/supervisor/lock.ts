@@ -6,8 +6,8 @@
 import { rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { SupervisorError } from './errors.ts';
-import { livePidFrom } from './pid-file.ts';
+import { SupervisorError } from '../core/errors.ts';
+import { livePidFrom } from '../process/pid-file.ts';
 
 /** Every party must use the same value: a shorter one steals a live lock. A live holder refreshes the mtime every LOCK_UPDATE_MS. */
 const LOCK_STALE_MS = 10_000;
@@ -70,4 +70,4 @@ export async function acquireSupervisorLock(lockTarget: string, pidFile: string,
   }
 }
 
-export { runningSupervisorPid } from './pid-file.ts';
+export { runningSupervisorPid } from '../process/pid-file.ts';

@@ -1,9 +1,9 @@
 /** `./run.ts`: load the config, then run the supervisor in the foreground or detached. */
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config.ts';
-import { ConfigError, SupervisorError, errorMessage } from './errors.ts';
+import { loadConfig } from '../config/load.ts';
+import { ConfigError, SupervisorError, errorMessage } from '../core/errors.ts';
 import { AlreadyRunningError, runningSupervisorPid } from './lock.ts';
-import { statePaths } from './paths.ts';
+import { statePaths } from '../config/paths.ts';
 
 interface RunOptions {
   config?: string;

@@ -1,5 +1,5 @@
 /** The restart decision: a pure function of (exit, policy, history, now). No I/O. */
-import type { ExitResult, ProcessExit, RestartPolicy, ServiceConfig } from './types.ts';
+import type { ExitResult, ProcessExit, RestartPolicy, ServiceConfig } from '../core/types.ts';
 
 /** A shell reports a child killed by signal N as exit code 128+N. */
 const SHELL_SIGNAL_EXIT_BASE = 128;

@@ -2,9 +2,9 @@
  * Restarts of one service asked for by reload, watch or schedule: serialised through the service's queue,
  * coalesced while one is pending, and deferred until the service's own wait_idle says it is idle.
  */
-import { waitUntilIdle } from './hooks.ts';
+import { waitUntilIdle } from '../schedule/hooks.ts';
 import type { Service } from './service.ts';
-import type { EventRecord } from './types.ts';
+import type { EventRecord } from '../core/types.ts';
 
 export interface RestartRequestContext {
   record: (event: Omit<EventRecord, 'time'>) => void;

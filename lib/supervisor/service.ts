@@ -2,10 +2,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
-import { procStartTime } from './proc.ts';
+import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
-import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from './tree.ts';
-import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from './types.ts';
+import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from '../process/tree.ts';
+import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
 export interface ServiceDeps {
   /** Value of MARKER_ENV for this service: every descendant inherits it. */

@@ -1,6 +1,6 @@
 /** The service lifecycle's legal transitions: one table, checked by the one writer of a service's state. */
-import { SupervisorError } from './errors.ts';
-import type { ServiceState } from './types.ts';
+import { SupervisorError } from '../core/errors.ts';
+import type { ServiceState } from '../core/types.ts';
 
 export const ALLOWED: Record<ServiceState, readonly ServiceState[]> = {
   stopped: ['starting'],

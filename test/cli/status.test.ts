@@ -1,9 +1,9 @@
 /** `status`'s fast path (lib/cli.ts plainStatus) and the commander path it hands everything else to. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plainStatus } from '../lib/cli.ts';
-import { CLI, runCommand } from './support.ts';
-import { makeTempDir } from './helpers.ts';
+import { plainStatus } from '../../lib/cli/main.ts';
+import { CLI, runCommand } from '../support.ts';
+import { makeTempDir } from '../helpers.ts';
 
 describe('plainStatus', () => {
   test('takes status with names, --json and --config before or after the subcommand', () => {

@@ -7,11 +7,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../lib/config.ts';
-import { parseDurationMs, parseSizeBytes } from '../lib/duration.ts';
-import { socketPath } from '../lib/paths.ts';
-import { makeTempDir } from './helpers.ts';
-import { CLI, ROOT, RUN, Sandbox, alive, cleanEnv, type Supervisor } from './support.ts';
+import { parseConfigText } from '../../lib/config/load.ts';
+import { parseDurationMs, parseSizeBytes } from '../../lib/config/duration.ts';
+import { socketPath } from '../../lib/config/paths.ts';
+import { makeTempDir } from '../helpers.ts';
+import { CLI, ROOT, RUN, Sandbox, alive, cleanEnv, type Supervisor } from '../support.ts';
 
 const temp = makeTempDir('rc-config-');
 after(() => temp.remove());

@@ -3,10 +3,10 @@ import { statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { sendControlRequest } from '../lib/control-client.ts';
-import { startControlServer } from '../lib/control-server.ts';
-import { ControlError } from '../lib/errors.ts';
-import { makeTempDir } from './helpers.ts';
+import { sendControlRequest } from '../../lib/control/client.ts';
+import { startControlServer } from '../../lib/control/server.ts';
+import { ControlError } from '../../lib/core/errors.ts';
+import { makeTempDir } from '../helpers.ts';
 
 const temp = makeTempDir('rc-control-');
 after(() => temp.remove());

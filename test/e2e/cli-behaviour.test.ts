@@ -9,12 +9,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { type EventRecord } from '../lib/types.ts';
-import { waitFor } from './helpers.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { waitFor } from '../helpers.ts';
 import {
   CLI, FAST, RUN, alive, cleanEnv, killQuietly, procInfo, runCommand, sandbox,
   type CommandResult, type Sandbox, type ServiceSpec, type Supervisor,
-} from './support.ts';
+} from '../support.ts';
 
 const SUITE = { timeout: 90_000, concurrency: 5 };
 const SLEEPER = 'exec sleep 1000';

@@ -7,8 +7,8 @@ import { chmodSync, copyFileSync, mkdirSync, utimesSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTempDir } from './helpers.ts';
-import { ROOT } from './support.ts';
+import { makeTempDir } from '../helpers.ts';
+import { ROOT } from '../support.ts';
 
 const temp = makeTempDir('rc-header-');
 after(() => temp.remove());

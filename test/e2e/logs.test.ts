@@ -10,11 +10,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { sendControlRequest } from '../lib/control-client.ts';
-import { parseSizeBytes } from '../lib/duration.ts';
-import { socketPath } from '../lib/paths.ts';
-import { waitFor } from './helpers.ts';
-import { CLI, FIXTURES, ROOT, RUN, Sandbox, alive, cleanEnv, configText, type ServiceSpec } from './support.ts';
+import { sendControlRequest } from '../../lib/control/client.ts';
+import { parseSizeBytes } from '../../lib/config/duration.ts';
+import { socketPath } from '../../lib/config/paths.ts';
+import { waitFor } from '../helpers.ts';
+import { CLI, FIXTURES, ROOT, RUN, Sandbox, alive, cleanEnv, configText, type ServiceSpec } from '../support.ts';
 
 const SUITE = { timeout: 90_000 };
 const NODE = JSON.stringify(process.execPath);
@@ -370,7 +370,8 @@ function staleBundle(): boolean {
   const bundle = join(ROOT, 'dist', 'restart-control.cjs');
   if (!existsSync(bundle)) return true;
   const built = statSync(bundle).mtimeMs;
-  return [CLI, ...readdirSync(join(ROOT, 'lib')).map((name) => join(ROOT, 'lib', name))].some((file) => statSync(file).mtimeMs > built);
+  const sources = readdirSync(join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
+  return [CLI, ...sources.map((name) => join(ROOT, 'lib', name))].some((file) => statSync(file).mtimeMs > built);
 }
 
 /** Bytes a process has written so far (/proc/PID/io wchar): grows only while the supervisor reads its pipe. */

@@ -12,8 +12,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
-import { waitFor } from './helpers.ts';
-import { RUN, Sandbox, alive, cleanEnv, configText, type ServiceSpec } from './support.ts';
+import { waitFor } from '../helpers.ts';
+import { RUN, Sandbox, alive, cleanEnv, configText, type ServiceSpec } from '../support.ts';
 
 const SUITE = { timeout: 90_000 };
 

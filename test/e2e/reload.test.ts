@@ -8,9 +8,9 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { type EventRecord } from '../lib/types.ts';
-import { waitFor } from './helpers.ts';
-import { FAST, FIXTURES, Sandbox, alive, type ServiceSpec, type Supervisor } from './support.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { waitFor } from '../helpers.ts';
+import { FAST, FIXTURES, Sandbox, alive, type ServiceSpec, type Supervisor } from '../support.ts';
 
 const SUITE = { timeout: 90_000 };
 /** Longer than any debounce here (200 ms) plus scheduling noise: a wrong extra restart would have happened by now. */

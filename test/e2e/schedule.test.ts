@@ -9,14 +9,14 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { isoInZone } from '../lib/time-format.ts';
+import { isoInZone } from '../../lib/core/time-format.ts';
 import { stringify } from 'yaml';
-import { type EventRecord } from '../lib/types.ts';
-import { waitFor } from './helpers.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { waitFor } from '../helpers.ts';
 import {
   FAST, FIXTURES, RUN, alive, cleanEnv, killQuietly, markedProcesses, procInfo, runCommand, sandbox,
   type CommandResult, type Sandbox, type ServiceSpec, type Supervisor,
-} from './support.ts';
+} from '../support.ts';
 
 const SUITE = { timeout: 150_000, concurrency: 5 };
 const MIB = 1024 * 1024;

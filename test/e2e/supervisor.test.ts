@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { socketPath } from '../lib/paths.ts';
-import { type EventRecord } from '../lib/types.ts';
-import { waitFor } from './helpers.ts';
-import { CLI, FIXTURES, RUN, Sandbox, alive, procInfo, processesMentioning, runCommand, type Supervisor } from './support.ts';
+import { socketPath } from '../../lib/config/paths.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { waitFor } from '../helpers.ts';
+import { CLI, FIXTURES, RUN, Sandbox, alive, procInfo, processesMentioning, runCommand, type Supervisor } from '../support.ts';
 
 const SUITE = { timeout: 90_000 };
 /** Runs once, then sleeps: a service that crashed (or exited) the first time and is healthy after a restart. */

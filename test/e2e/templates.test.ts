@@ -7,11 +7,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { validateRawConfig, type RawConfig } from '../lib/config-schema.ts';
-import { runHook } from '../lib/hooks.ts';
-import { validateCronExpression, validateTimezone } from '../lib/schedule.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
-import { CLI, FIXTURES, ROOT, alive, cleanEnv, runCommand } from './support.ts';
+import { validateRawConfig, type RawConfig } from '../../lib/config/schema.ts';
+import { runHook } from '../../lib/schedule/hooks.ts';
+import { validateCronExpression, validateTimezone } from '../../lib/schedule/timing.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
+import { CLI, FIXTURES, ROOT, alive, cleanEnv, runCommand } from '../support.ts';
 
 const TEMPLATES = join(ROOT, 'templates');
 const SCRIPTS = join(ROOT, 'scripts');

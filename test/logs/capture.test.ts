@@ -8,12 +8,12 @@ import { PassThrough, type Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { captureOutput, LineRing, STDERR_TAG, type LineSink } from '../lib/capture.ts';
-import { logFiles } from '../lib/log-reader.ts';
-import { RotatingLog } from '../lib/logs.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+import { captureOutput, LineRing, STDERR_TAG, type LineSink } from '../../lib/logs/capture.ts';
+import { logFiles } from '../../lib/logs/reader.ts';
+import { RotatingLog } from '../../lib/logs/rotating-log.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
-const WRITER = fileURLToPath(new URL('./fixtures/numbered-lines.mjs', import.meta.url));
+const WRITER = fileURLToPath(new URL('../fixtures/numbered-lines.mjs', import.meta.url));
 const LINE = /^line (\d{8}) x+$/;
 const temp = makeTempDir('rc-capture-');
 const children = new Set<ChildProcess>();

@@ -5,12 +5,12 @@ import { after, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import {
   followEvents, followLog, followServiceLogs, interleaveServiceLogs, logFiles, parseLineTime, readEvents, readLastLines,
-} from '../lib/log-reader.ts';
-import { readRotatedBetween } from '../lib/log-follow.ts';
-import { RotatingLog } from '../lib/logs.ts';
-import { formatRestartLogEntry } from '../lib/restart-log.ts';
-import { type EventRecord } from '../lib/types.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+} from '../../lib/logs/reader.ts';
+import { readRotatedBetween } from '../../lib/logs/follow.ts';
+import { RotatingLog } from '../../lib/logs/rotating-log.ts';
+import { formatRestartLogEntry } from '../../lib/logs/restart-log.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
 const temp = makeTempDir('rc-reader-');
 const aborts = new Set<AbortController>();

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { formatEventLines, formatLocalTime, formatRestartLogEntry } from '../lib/restart-log.ts';
-import { type EventRecord } from '../lib/types.ts';
+import { formatEventLines, formatLocalTime, formatRestartLogEntry } from '../../lib/logs/restart-log.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
 
 const GB = 1024 ** 3;
 /** 2026-08-27 20:30:00 local time, whatever the machine's zone. */

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { gunzipSync } from 'node:zlib';
-import { logFiles } from '../lib/log-reader.ts';
-import { RotatingLog, type RotatingLogOptions } from '../lib/logs.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+import { logFiles } from '../../lib/logs/reader.ts';
+import { RotatingLog, type RotatingLogOptions } from '../../lib/logs/rotating-log.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
 const temp = makeTempDir('rc-logs-');
 after(() => temp.remove());

@@ -6,12 +6,12 @@ import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { Notifier, QUEUE_LIMIT, sendTestNotification, type NotifierDeps } from '../lib/notify.ts';
-import { formatEventText } from '../lib/notify-format.ts';
-import { type EventRecord, type NotifyConfig, type WebhookConfig } from '../lib/types.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+import { Notifier, QUEUE_LIMIT, sendTestNotification, type NotifierDeps } from '../../lib/notify/notifier.ts';
+import { formatEventText } from '../../lib/notify/format.ts';
+import { type EventRecord, type NotifyConfig, type WebhookConfig } from '../../lib/core/types.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
-const SINK_FIXTURE = fileURLToPath(new URL('./fixtures/notify-sink.ts', import.meta.url));
+const SINK_FIXTURE = fileURLToPath(new URL('../fixtures/notify-sink.ts', import.meta.url));
 const TAIL = Array.from({ length: 25 }, (_, i) => `line ${i + 1}`);
 
 interface Received { path: string; headers: IncomingHttpHeaders; body: string; json: Record<string, unknown> }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { collectSecrets, redactNotifyConfig, redactSecrets, redactUrl } from '../lib/redact.ts';
-import { type NotifyConfig, type WebhookConfig } from '../lib/types.ts';
+import { collectSecrets, redactNotifyConfig, redactSecrets, redactUrl } from '../../lib/notify/redact.ts';
+import { type NotifyConfig, type WebhookConfig } from '../../lib/core/types.ts';
 
 function hook(url: string, overrides: Partial<WebhookConfig> = {}): WebhookConfig {
   return { url, format: 'json', events: null, services: null, secret: null, headers: {}, timeoutMs: 5000, retries: 3, ...overrides };

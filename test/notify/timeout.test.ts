@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
-import { Notifier } from '../lib/notify.ts';
-import { type EventRecord } from '../lib/types.ts';
-import { waitFor } from './helpers.ts';
+import { Notifier } from '../../lib/notify/notifier.ts';
+import { type EventRecord } from '../../lib/core/types.ts';
+import { waitFor } from '../helpers.ts';
 
 // A hung endpoint: accepts the request and never answers.
 const sockets = new Set<import('node:net').Socket>();

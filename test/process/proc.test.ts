@@ -14,10 +14,10 @@ import {
   procStartTime,
   readEnvVar,
   readProcStat,
-} from '../lib/proc.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+} from '../../lib/process/proc.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 /** Above the kernel's highest possible pid_max (2^22): never a process. */
 const NO_SUCH_PID = 2 ** 22 + 1;
 

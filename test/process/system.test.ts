@@ -3,10 +3,10 @@ import { statfsSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { formatSystemLine, systemSnapshot, type SystemSnapshot } from '../lib/system.ts';
-import { makeTempDir } from './helpers.ts';
+import { formatSystemLine, systemSnapshot, type SystemSnapshot } from '../../lib/process/system.ts';
+import { makeTempDir } from '../helpers.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 const GB = 1024 ** 3;
 const MIB = 1024 * 1024;
 const savedPath = process.env.PATH;

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { isAlive, procStartTime, readEnvVar, readProcStat } from '../lib/proc.ts';
-import { findLeftovers, findMarked, findTree, MARKER_ENV, RUN_ENV, signalTree, stopTree } from '../lib/tree.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+import { isAlive, procStartTime, readEnvVar, readProcStat } from '../../lib/process/proc.ts';
+import { findLeftovers, findMarked, findTree, MARKER_ENV, RUN_ENV, signalTree, stopTree } from '../../lib/process/tree.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
 /** Every marker of this run starts with it, so after() can find any leftover. */
 const MARKER_PREFIX = `rc-test-${randomUUID()}/`;
 const TIMEOUT_MS = 500;

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfigText } from '../lib/config.ts';
-import { canonical, diffServices, unappliableChanges } from '../lib/reload.ts';
-import { type Config } from '../lib/types.ts';
+import { parseConfigText } from '../../lib/config/load.ts';
+import { canonical, diffServices, unappliableChanges } from '../../lib/reload/diff.ts';
+import { type Config } from '../../lib/core/types.ts';
 
 /** Any existing folder works: string commands are not looked up, and cwd defaults to the config's folder. */
 const FILE = join(tmpdir(), 'restart-control.yaml');

@@ -1,7 +1,7 @@
 /** Unit: the glob patterns of watch / watch_ignore. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { globBase, globToRegExp, isGlob, matchesAny } from '../lib/glob.ts';
+import { globBase, globToRegExp, isGlob, matchesAny } from '../../lib/reload/glob.ts';
 
 function check(pattern: string, matching: string[], notMatching: string[]): void {
   const regexp = globToRegExp(pattern);

@@ -5,10 +5,10 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { gpuCleanup, hasNvidiaSmi, parseComputeAppsCsv, parseGpuCsv, queryComputeApps, queryGpus } from '../lib/gpu.ts';
-import { makeTempDir } from './helpers.ts';
+import { gpuCleanup, hasNvidiaSmi, parseComputeAppsCsv, parseGpuCsv, queryComputeApps, queryGpus } from '../../lib/schedule/gpu.ts';
+import { makeTempDir } from '../helpers.ts';
 
-const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures', import.meta.url));
 const MIB = 1024 * 1024;
 const savedPath = process.env.PATH;
 const savedFakeDir = process.env.FAKE_NVIDIA_DIR;

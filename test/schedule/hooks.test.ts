@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { runHook, runHooks, waitUntilIdle } from '../lib/hooks.ts';
-import { makeTempDir, waitFor } from './helpers.ts';
+import { runHook, runHooks, waitUntilIdle } from '../../lib/schedule/hooks.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 
 /** A reparented orphan lingers as a zombie until init reaps it: count that as dead. */
 function isDead(pid: number): boolean {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nextRestartTime, nextRestartTimes, validateCronExpression, validateTimezone } from '../lib/schedule.ts';
-import { type ScheduleConfig } from '../lib/types.ts';
+import { nextRestartTime, nextRestartTimes, validateCronExpression, validateTimezone } from '../../lib/schedule/timing.ts';
+import { type ScheduleConfig } from '../../lib/core/types.ts';
 
 function cronSchedule(cron: string, timezone: string | null = 'Europe/Warsaw'): ScheduleConfig {
   return { enabled: true, mode: 'cron', intervalMs: 0, cron, timezone, services: [], waitIdle: null };

@@ -3,8 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { AlreadyRunningError, acquireSupervisorLock } from '../lib/lock.ts';
-import { makeTempDir } from './helpers.ts';
+import { AlreadyRunningError, acquireSupervisorLock } from '../../lib/supervisor/lock.ts';
+import { makeTempDir } from '../helpers.ts';
 
 const temp = makeTempDir('rc-lock-');
 after(() => temp.remove());

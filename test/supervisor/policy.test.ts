@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import {
   EMPTY_HISTORY, checkRestartLimit, classifyExit, decideRestart, describeExit, policyRestarts, restartDelayMs,
   type DecisionInput, type RestartHistory, type RestartPolicyConfig,
-} from '../lib/policy.ts';
-import { type ProcessExit, type RestartPolicy } from '../lib/types.ts';
+} from '../../lib/supervisor/policy.ts';
+import { type ProcessExit, type RestartPolicy } from '../../lib/core/types.ts';
 
 const NOW = 1_000_000_000;
 const WINDOW_MS = 60_000;

@@ -1,0 +1,34 @@
+/** What a tree stop is asked to do and what it reports: shared by the /proc stop and its tree-kill fallback. */
+import type { MarkerCache } from './markers.ts';
+
+export interface TreeRoot {
+  pid: number;
+  /** /proc/PID/stat field 22; null/undefined = trust the pid as is. */
+  startTime?: number | null;
+}
+
+export interface StopTreeOptions extends TreeRoot {
+  marker?: string;
+  signal: NodeJS.Signals;
+  timeoutMs: number;
+  /** @default 15 */
+  pollMs?: number;
+  /** How long to wait for members to vanish after SIGKILL. @default 2000 */
+  killWaitMs?: number;
+  /** Called once, just before SIGKILL is sent. */
+  onEscalate?: () => void;
+  /** Long-lived marker cache (see MarkerCache). */
+  cache?: MarkerCache;
+  /** Walk /proc (default: when it exists); false forces the tree-kill fallback. */
+  useProc?: boolean;
+}
+
+export interface StopTreeResult {
+  /** SIGKILL was needed. */
+  forced: boolean;
+  /** Members still alive after SIGKILL and killWaitMs: should be []. */
+  survivors: number[];
+  durationMs: number;
+  /** How many distinct processes received the stop signal. */
+  signalled: number;
+}
