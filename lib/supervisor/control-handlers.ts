@@ -11,6 +11,8 @@ import type { Service } from './service.ts';
 /** What the handlers need of the supervisor (it passes itself), so this file never imports supervisor.ts. */
 export interface ControlTarget {
   readonly ready: boolean;
+  /** A scheduled or forced restart sequence is under way. */
+  readonly restartRunning: boolean;
   readonly services: ReadonlyMap<string, Service>;
   readonly events: EventLog;
   readonly scheduler: Scheduler;
@@ -59,7 +61,8 @@ export async function handleControlRequest(supervisor: ControlTarget, request: C
       supervisor.scheduler.setEnabled(request.command === 'enable');
       supervisor.events.record({ event: request.command === 'enable' ? 'schedule_enabled' : 'schedule_disabled', reason: `user ${request.command}` });
       supervisor.writeState();
-      return { ok: true, messages: [describeSchedule(supervisor)] };
+      // A sequence the timer already started runs to its end: say so, so nobody takes `disable` for a cancel
+      return { ok: true, messages: [describeSchedule(supervisor) + (supervisor.restartRunning ? '; a restart sequence is running and will finish' : '')] };
     case 'shutdown':
       setImmediate(() => void supervisor.shutdown('user shutdown').then(() => process.exit(0)));
       return { ok: true, messages: ['supervisor shutting down'] };

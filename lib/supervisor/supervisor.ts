@@ -109,6 +109,10 @@ export class Supervisor {
   }
 
   /** The whole restart sequence for the schedule's services (scheduled) or every service (force-restart without names). */
+  get restartRunning(): boolean {
+    return this.sequence !== null;
+  }
+
   restartAll(kind: RestartKind, waitIdle: boolean): Promise<string[]> {
     if (this.sequence) return this.sequence;
     if (this.shuttingDown.signal.aborted) return Promise.resolve(['supervisor is shutting down']);
