@@ -31,7 +31,7 @@ export function unitDir(system: boolean, env: NodeJS.ProcessEnv): string {
 /** A word of an Exec line: quoted when needed; % is a specifier and $ an expansion in unit files. */
 function execWord(word: string): string {
   const quoted = /^[\w./:@+=,-]+$/.test(word) ? word : `"${word.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  return quoted.replaceAll('%', '%%').replaceAll('$', '$$');
+  return quoted.replaceAll('%', '%%').replaceAll('$', () => '$$');
 }
 
 export function unitText(target: HookTarget, options: { system: boolean; maxStopTimeoutMs: number }): string {

@@ -39,7 +39,12 @@ function readInto(file: string, sections: IniSection[], depth: number): void {
     throw new ImportError(`${file}: cannot read it: ${(error as Error).message}`);
   }
   const own = parseIni(file, text);
-  sections.push(...own);
+  // A section seen again (here or in an included file) adds to the first, as RawConfigParser(strict=False) does
+  for (const section of own) {
+    const seen = sections.find((item) => item.name === section.name);
+    if (!seen) sections.push(section);
+    else for (const [key, value] of section.options) seen.options.set(key, value);
+  }
   const include = own.find((section) => section.name === 'include')?.options.get('files');
   if (!include) return;
   if (depth >= MAX_INCLUDE_DEPTH) throw new ImportError(`${basename(file)}:${include.line}: [include] nested more than ${MAX_INCLUDE_DEPTH} deep`);

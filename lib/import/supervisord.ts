@@ -92,7 +92,7 @@ function mapSettings(context: Context, service: ImportedService, options: Map<st
   settings.set('command', SAFE_COMMAND.test(commandText) ? commandText : argv);
   const directory = get('directory');
   settings.set('cwd', resolve(String(vars.here), directory ?? '.'));
-  if (directory === undefined) keyNotes.set('cwd', 'supervisord starts programs in its own folder; this is the config file\'s');
+  if (directory === undefined) keyNotes.set('cwd', 'no directory: supervisord would use its own working directory; this is the config file\'s folder');
   const env = { ...context.globalEnv, ...envOf(options.get('environment'), vars) };
   if (Object.keys(env).length > 0) settings.set('env', env);
   if (options.has('autostart')) settings.set('autostart', boolOf(options.get('autostart')!, get('autostart')!));
