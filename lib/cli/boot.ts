@@ -18,7 +18,7 @@ export function registerBootCommands(sub: Sub, io: CliIo, configFileOf: (command
       .option('--dry-run', 'print what would change and change nothing')
       .option('--system', 'systemd: a system-wide unit (root) instead of a --user unit')
       .option('--user', 'systemd: a --user unit (the default)')
-      .action(async (kind: string, options: { dryRun?: boolean; system?: boolean }, command: Command) => {
+      .action(async (kind: string, options: { dryRun?: boolean; system?: boolean; user?: boolean }, command: Command) => {
         setExit(await hookCommand(io, action, kind, configFileOf(command), options));
       });
   }
@@ -33,13 +33,17 @@ export function registerBootCommands(sub: Sub, io: CliIo, configFileOf: (command
     });
 }
 
-async function hookCommand(io: CliIo, action: 'install' | 'uninstall', kind: string, configFile: string, options: { dryRun?: boolean; system?: boolean }): Promise<number> {
+async function hookCommand(io: CliIo, action: 'install' | 'uninstall', kind: string, configFile: string, options: { dryRun?: boolean; system?: boolean; user?: boolean }): Promise<number> {
   if (!(HOOK_KINDS as readonly string[]).includes(kind)) {
     io.stderr(`error: ${action}-hook: expected one of ${HOOK_KINDS.join('|')}, got ${JSON.stringify(kind)}\n`);
     return 2;
   }
-  if (options.system && kind !== 'systemd') {
-    io.stderr(`error: --system is for ${action}-hook systemd only\n`);
+  if ((options.system || options.user) && kind !== 'systemd') {
+    io.stderr(`error: --${options.system ? 'system' : 'user'} is for ${action}-hook systemd only\n`);
+    return 2;
+  }
+  if (options.system && options.user) {
+    io.stderr(`error: ${action}-hook systemd: --user and --system exclude each other\n`);
     return 2;
   }
   let maxStopTimeoutMs = 0;

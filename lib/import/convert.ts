@@ -21,6 +21,7 @@ export async function convertFile(format: ImportFormat, file: string, options: C
     `restart-control config imported from ${path} (${format})`,
     `by \`restart-control.ts import ${format}\`. Check it with \`restart-control.ts config --check --config FILE\`.`,
   ];
+  header.push(...result.fileNotes);
   if (result.warnings.length > 0) header.push(`${result.warnings.length} setting(s) had no equivalent: see the comments beside the services.`);
   return { yaml: importToYaml(result, header), warnings: result.warnings };
 }

@@ -19,6 +19,8 @@ export interface ImportResult {
   top: Map<string, unknown>;
   topNotes: Map<string, string>;
   services: ImportedService[];
+  /** Comment lines at the top of the file: what has no service to sit beside (a supervisord [group:x]). */
+  fileNotes: string[];
   /** One line each, printed on stderr. */
   warnings: string[];
 }
@@ -36,7 +38,7 @@ export function newService(name: string): ImportedService {
 }
 
 export function emptyResult(): ImportResult {
-  return { top: new Map(), topNotes: new Map(), services: [], warnings: [] };
+  return { top: new Map(), topNotes: new Map(), services: [], fileNotes: [], warnings: [] };
 }
 
 /**

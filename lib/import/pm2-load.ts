@@ -78,8 +78,13 @@ function evaluateInChild(file: string): Promise<unknown> {
         return;
       }
       const envelope = JSON.parse(stdout.slice(at + MARKER.length)) as { ok: boolean; value?: unknown; message?: string; line?: number | null };
-      if (envelope.ok) resolve(envelope.value);
-      else reject(new ImportError(`${name}${envelope.line ? `:${envelope.line}` : ''}: evaluating it failed: ${envelope.message}`));
+      if (envelope.ok) {
+        resolve(envelope.value);
+        return;
+      }
+      // pm2 itself require()s the file: CommonJS in a "type": "module" package needs the .cjs name
+      const hint = /module is not defined in ES module scope/.test(envelope.message ?? '') ? ' (rename it to .cjs, as pm2 asks for ES-module packages)' : '';
+      reject(new ImportError(`${name}${envelope.line ? `:${envelope.line}` : ''}: evaluating it failed: ${envelope.message}${hint}`));
     });
   });
 }

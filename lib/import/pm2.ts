@@ -29,7 +29,11 @@ export interface Pm2Options {
 export function importPm2(file: string, loaded: unknown, options: Pm2Options = {}): ImportResult {
   const name = basename(file);
   const apps = Array.isArray(loaded) ? loaded : (loaded as { apps?: unknown } | null)?.apps;
-  if (!Array.isArray(apps)) throw new ImportError(`${name}: expected an ecosystem file with an apps: list`);
+  if (!Array.isArray(apps)) {
+    // Node evaluates module.exports in a "type": "module" package's .js without exporting anything
+    const empty = extname(file) === '.js' && typeof loaded === 'object' && loaded !== null && Object.keys(loaded).length === 0;
+    throw new ImportError(`${name}: expected an ecosystem file with an apps: list${empty ? ' (it exports nothing: a CommonJS file in an ES-module package? rename it to .cjs)' : ''}`);
+  }
   if (apps.length === 0) throw new ImportError(`${name}: the apps: list is empty`);
   const result = emptyResult();
   const taken = new Set<string>();

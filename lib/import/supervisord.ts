@@ -32,7 +32,9 @@ export function importSupervisord(file: string): ImportResult {
   for (const section of sections) {
     if (section.name.startsWith('program:')) mapProgram(context, section);
     else if (!OWN_SECTIONS.test(section.name)) {
-      result.warnings.push(`${basename(section.file)}:${section.line}: [${section.name}] has no equivalent; not imported`);
+      const text = `supervisord [${section.name}] (${basename(section.file)}:${section.line}) has no equivalent; not imported`;
+      result.fileNotes.push(text);
+      result.warnings.push(text);
     }
   }
   if (result.services.length === 0) throw new ImportError(`${basename(file)}: no [program:x] sections`);
