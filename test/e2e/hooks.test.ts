@@ -312,3 +312,35 @@ describe('install-hook systemd', () => {
     assert.doesNotMatch(checked.output, /restart-control-/, checked.output);
   });
 });
+
+describe('hook usage', () => {
+  it('an invalid config is refused before anything is installed (exit 2, file:line)', async (t) => {
+    const home = temp.fresh();
+    const sandbox = new Sandbox([{ name: 'x', command: 'true', restart_sec: 'abc' }]);
+    t.after(() => sandbox.cleanup());
+    const result = await sandbox.cli(['install-hook', 'jupyter'], { env: cleanEnv({ HOME: home, JUPYTER_CONFIG_DIR: join(home, 'j') }) });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /restart-control\.yaml:\d+: services\[0\]\.restart_sec: expected a duration/);
+    assert.equal(existsSync(join(home, 'j')), false);
+  });
+
+  it('bad kinds and flag combinations: exit 2', async () => {
+    assert.equal((await cli(['install-hook', 'launchd'])).code, 2);
+    assert.equal((await cli(['install-hook', 'cron', '--system'])).code, 2);
+    assert.equal((await cli(['uninstall-hook', 'systemd', '--system', '--user'])).code, 2);
+  });
+
+  it('jupyter: the block goes where `jupyter --config-dir` says', async (t) => {
+    const dir = temp.fresh();
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    // A stand-in for the jupyter command, which the Debian packages here do not put on PATH
+    writeFileSync(join(bin, 'jupyter'), `#!/bin/sh\n[ "$1" = --config-dir ] && echo ${join(dir, 'from-jupyter')}\n`);
+    chmodSync(join(bin, 'jupyter'), 0o755);
+    const sandbox = new Sandbox([{ name: 'x', command: 'true' }]);
+    t.after(() => sandbox.cleanup());
+    const result = await sandbox.cli(['install-hook', 'jupyter'], { env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: dir }) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(existsSync(join(dir, 'from-jupyter', 'jupyter_server_config.py')), result.stdout);
+  });
+});
