@@ -8,6 +8,7 @@ import type { ControlCommand } from '../control/protocol.ts';
 import { socketPath, statePaths } from '../config/paths.ts';
 import { runningSupervisorPid } from '../process/pid-file.ts';
 import { isAlive } from '../process/proc.ts';
+import { registerBootCommands } from './boot.ts';
 
 /** Parses with commander, runs the command and reports its errors; returns the exit code. */
 export async function runProgram(argv: string[], io: CliIo): Promise<number> {
@@ -119,6 +120,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const { notifyTestCommand } = await import('./notify.ts');
       setExit(await notifyTestCommand(io, context(cmd).configFile, options.event));
     });
+
+  registerBootCommands(sub, io, (command) => context(command).configFile, setExit);
 
   return program;
 }
