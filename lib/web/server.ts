@@ -70,7 +70,7 @@ export async function startWebServer(web: WebConfig, host: WebHost, history: Res
     if (relative === null) return redirect(response, `${url.pathname.slice(url.pathname.lastIndexOf('/') + 1)}/${url.search}`);
     const segments = relative.split('/').map(safeDecode);
     const path = segments.join('/');
-    const access: AccessKind = request.method === 'POST' && (segments[1] === 'services' || segments[1] === 'schedule') && segments[0] === 'api' ? 'action' : 'read';
+    const access: AccessKind = segments[0] === 'api' && (segments[1] === 'services' || segments[1] === 'schedule') ? 'action' : 'read';
     if (access === 'read' && request.method !== 'GET' && request.method !== 'HEAD') return json(response, errorReply(405, 'method_not_allowed', `${request.method} is not allowed here`));
     const cookie = parseCookies(request.headers.cookie).get(TOKEN_COOKIE) ?? null;
     const bearer = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim() ?? null;
