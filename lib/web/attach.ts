@@ -9,6 +9,7 @@ import { startWebServer, type WebServer } from './server.ts';
 
 /** How often the sparklines get a point, until the supervisor's own resource sampler (issue #10) sets the pace. */
 export const RESOURCES_INTERVAL_MS = 5_000;
+const FIRST_SAMPLE_MS = 1_000;
 
 /** What the web page needs of the supervisor (it passes itself). */
 export interface WebSupervisor {
@@ -53,7 +54,9 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
       // /proc unreadable for a moment: the next round tries again
     }
   };
-  sample();
+  // The first point once the autostart services are up (they start after the web server), then one per interval
+  const first = setTimeout(sample, FIRST_SAMPLE_MS);
+  first.unref();
   const timer = setInterval(sample, RESOURCES_INTERVAL_MS);
   timer.unref();
   supervisor.events.record({ event: 'web_started', reason: `web page on http://${web.host.includes(':') ? `[${web.host}]` : web.host}:${server.port}${web.basePath}`, port: server.port });
@@ -62,6 +65,7 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
     history,
     reconfigure: (config) => { if (config.web) server.reconfigure(config.web); },
     close: async () => {
+      clearTimeout(first);
       clearInterval(timer);
       await server.close();
     },

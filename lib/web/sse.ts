@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Bytes a client may have queued before it is dropped. */
 export const CLIENT_BUFFER_CAP_BYTES = 256 * 1024;
 /** A comment line this often keeps proxies from closing an idle stream. */
-const KEEPALIVE_MS = 20_000;
+export const KEEPALIVE_MS = 20_000;
 /** How soon an EventSource should retry after the connection is lost (e.g. a supervisor restart). */
 const RETRY_MS = 2_000;
 
@@ -24,7 +24,8 @@ export class SseHub {
   private readonly keepalive: NodeJS.Timeout;
 
   constructor(private readonly capBytes = CLIENT_BUFFER_CAP_BYTES) {
-    this.keepalive = setInterval(() => this.write(': keepalive\n\n'), KEEPALIVE_MS);
+    // An event, not a comment: the page sees it, and reconnects when even these stop (a proxy holding a dead stream)
+    this.keepalive = setInterval(() => this.write('event: ping\ndata: {}\n\n'), KEEPALIVE_MS);
     this.keepalive.unref();
   }
 

@@ -9,6 +9,7 @@
   const DAY_MS = 24 * 3600 * 1000;
   const ACTIONS = ['start', 'stop', 'restart', 'force-restart'];
   const RECONNECT_MS = 2000;
+  const SILENT_STREAM_MS = 50_000;
 
   const $ = (selector) => document.querySelector(selector);
   const page = {
@@ -388,6 +389,8 @@
       scheduleRefresh();
     };
     stream.addEventListener('resources', (message) => addSamples(JSON.parse(message.data)));
+    page.lastHeard = Date.now();
+    for (const type of ['message', 'resources', 'ping']) stream.addEventListener(type, () => { page.lastHeard = Date.now(); });
     stream.onerror = () => {
       connection.textContent = 'reconnecting…';
       connection.className = 'pill down';
@@ -400,6 +403,8 @@
   }
   $('#log-source').addEventListener('change', (event) => { page.logSource = event.target.value; followLog(); });
   setInterval(tickClocks, 1000);
+  // The server pings every 20 s: a stream silent for longer is dead even if no error says so (a proxy holding it)
+  setInterval(() => { if (page.eventStream && Date.now() - page.lastHeard > SILENT_STREAM_MS) connect(); }, SILENT_STREAM_MS / 3);
   setInterval(renderTimeline, 60_000);
   connect();
   followLog();
