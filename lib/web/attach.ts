@@ -39,7 +39,7 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
       serviceNames: () => [...supervisor.services.keys()],
     }, history);
   } catch (error) {
-    supervisor.events.record({ event: 'web_error', reason: `web page not served on ${web.host}:${web.port}: ${errorMessage(error)}` });
+    supervisor.events.record({ event: 'web_error', reason: `${web.host}:${web.port}: ${errorMessage(error)}` });
     return null;
   }
   supervisor.events.addSink((event) => server.publishEvent(event));
@@ -59,7 +59,7 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
   first.unref();
   const timer = setInterval(sample, RESOURCES_INTERVAL_MS);
   timer.unref();
-  supervisor.events.record({ event: 'web_started', reason: `web page on http://${web.host.includes(':') ? `[${web.host}]` : web.host}:${server.port}${web.basePath}`, port: server.port });
+  supervisor.events.record({ event: 'web_started', reason: `http://${web.host.includes(':') ? `[${web.host}]` : web.host}:${server.port}${web.basePath}`, port: server.port });
   return {
     server,
     history,

@@ -1,7 +1,7 @@
 /** The web page's API against a real supervisor (./run.ts), compared with ./restart-control.ts. */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { waitFor } from '../helpers.ts';
 import { Sandbox } from '../support.ts';
 import { webSandbox } from '../web/support.ts';
@@ -85,6 +85,21 @@ describe('web config checks', { timeout: 30_000 }, () => {
     const run = await box.run();
     assert.equal(run.code, 2);
     assert.match(run.stderr, /restart-control\.yaml:5: web\.listen/);
+  });
+
+  test('a port already taken: the supervisor runs on without the page, and says why', async (t) => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    t.after(() => taken.close());
+    const port = (taken.address() as { port: number }).port;
+    const box = new Sandbox([{ name: 'a', command: 'exec sleep 1000' }]);
+    t.after(() => box.cleanup());
+    writeFileSync(box.configFile, `${readFileSync(box.configFile, 'utf8')}web:\n  listen: 127.0.0.1:${port}\n`);
+    await box.startSupervisor();
+    const [error] = await waitFor(() => box.events().filter((e) => e.event === 'web_error'), 5000, 'web_error');
+    assert.match(error!.reason!, /EADDRINUSE/);
+    assert.equal(box.service('a')!.state, 'running');
   });
 
   test('without web: the command says the page is off', async (t) => {
