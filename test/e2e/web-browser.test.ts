@@ -74,7 +74,7 @@ describe('the web page in chromium', { timeout: 180_000, skip: missing }, () => 
       { name: 'steady', command: 'echo steady is up; exec sleep 1000' },
       { name: 'crashy', command: 'echo crashy is up; exec sleep 1000', restart: 'always' },
       { name: 'idle', command: 'sleep 1000', autostart: false },
-    ], { token: TOKEN, basePath: BASE_PATH });
+    ], { token: TOKEN, basePath: BASE_PATH, extra: 'schedule:\n  interval: 6h\n' });
     box = made.box;
     direct = `http://127.0.0.1:${made.port}${BASE_PATH}`;
     await box.startSupervisor();
@@ -116,6 +116,8 @@ describe('the web page in chromium', { timeout: 180_000, skip: missing }, () => 
     const top = page.locator('.mark').last();
     await top.hover();
     assert.equal(await page.locator('#timeline-tip').innerText(), await top.getAttribute('aria-label'));
+    // The schedule's countdown ticks in the page
+    assert.match(await page.locator('#countdown').innerText(), /^in 5h 59m \d+s$/);
     // Buttons are disabled without the token, and say why
     const restart = page.locator('tr[data-service="steady"] button[data-action="restart"]');
     assert.equal(await restart.isDisabled(), true);
@@ -123,6 +125,9 @@ describe('the web page in chromium', { timeout: 180_000, skip: missing }, () => 
     // The log tail of a service
     await page.selectOption('#log-source', 'steady');
     await waitFor(async () => (await page.locator('#log').innerText()).includes('steady is up'), 5000, 'steady log on the page');
+    // The sparklines have a few points once the resource samples arrive (every 5 s)
+    await waitFor(async () => /MB|KB/.test(await page.locator('tr[data-service="steady"] td[data-label="RSS"]').innerText()), 15_000, 'an RSS figure');
+    await waitFor(async () => /%/.test(await page.locator('tr[data-service="steady"] td[data-label="CPU"]').innerText()), 15_000, 'a CPU figure (two samples)');
     await page.screenshot({ path: join(ARTIFACTS, 'web-wide.png'), fullPage: true });
     await page.setViewportSize({ width: 360, height: 800 });
     await page.waitForTimeout(300); // one layout pass for the narrow layout's screenshot

@@ -15,7 +15,7 @@ export function freePort(): Promise<number> {
 }
 
 /** A sandbox whose config serves the web page on a free loopback port. */
-export async function webSandbox(services: ServiceSpec[], web: { token?: string; basePath?: string } = {}): Promise<{ box: Sandbox; port: number }> {
+export async function webSandbox(services: ServiceSpec[], web: { token?: string; basePath?: string; extra?: string } = {}): Promise<{ box: Sandbox; port: number }> {
   const box = new Sandbox(services);
   const port = await freePort();
   appendFileSync(box.configFile, [
@@ -23,7 +23,7 @@ export async function webSandbox(services: ServiceSpec[], web: { token?: string;
     `  listen: 127.0.0.1:${port}`,
     ...(web.basePath ? [`  base_path: ${web.basePath}`] : []),
     ...(web.token ? [`  token: ${web.token}`] : []),
-    '',
+    web.extra ?? '',
   ].join('\n'));
   return { box, port };
 }
