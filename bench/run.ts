@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
+import { benchWeb } from './web.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -126,6 +127,9 @@ async function main(): Promise<void> {
   } catch (error) {
     rows.push({ what: 'log capture', result: `not run: ${(error as Error).message}`, target: '', reference: '' });
   }
+  const web = await benchWeb();
+  rows.push({ what: `supervisor RSS, 5 services: web off / web on with ${web.clients} pages open (event + log streams each)`, result: `${web.off.rssMiB.toFixed(1)} / ${web.on.rssMiB.toFixed(1)} MiB`, target: '≤ +10 MiB', reference: '' });
+  rows.push({ what: `supervisor idle CPU over ${web.windowS} s: web off / web on with ${web.clients} pages open`, result: `${web.off.idleCpuPercent.toFixed(2)} / ${web.on.idleCpuPercent.toFixed(2)} %`, target: '≤ +1 % of a core', reference: '' });
   const table = [
     `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}.`,
     '',

@@ -111,6 +111,11 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       setExit(await eventsCommand(io, context(cmd).stateDir, options));
     });
 
+  sub('web', 'print the web page\'s URL (with the token link when web.token is set)').action(async (_: unknown, cmd: Command) => {
+    const { webCommand } = await import('./web.ts');
+    setExit(await webCommand(io, context(cmd).configFile));
+  });
+
   const notify = program.command('notify').description('notifications').exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   notify.command('test').description('send a test event to every configured sink and report each result')
     .option('--event <type>', 'event type of the test event', 'crashed')

@@ -55,12 +55,13 @@ export function configToDisplay(config: Config, extras = false): Record<string, 
     },
     auto_reload: config.autoReload,
     reload_debounce: msToDuration(config.reloadDebounceMs),
+    ...(config.web ? { web: { listen: `${config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host}:${config.web.port}`, base_path: config.web.basePath, token: config.web.token === null ? null : MASK } } : {}),
   };
   return extras ? display : withoutUnsetKeys(display) as Record<string, unknown>;
 }
 
 /** Keys whose null means "not set" are left out: the schema does not take null for them. */
-const NULL_ALLOWED = new Set(['restart_cooldown', 'reset_command', 'secret', 'command']);
+const NULL_ALLOWED = new Set(['restart_cooldown', 'reset_command', 'secret', 'command', 'token']);
 
 function withoutUnsetKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutUnsetKeys);

@@ -7,7 +7,8 @@ import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
-import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from '../core/types.ts';
+import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebConfig, WebhookConfig } from '../core/types.ts';
+import { isLoopback, normaliseBasePath, parseListen } from '../web/address.ts';
 
 /** Every default in one place. Durations in ms, sizes in bytes. */
 export const DEFAULTS = {
@@ -60,6 +61,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const schedule = normaliseSchedule(raw, folder, seen, at);
   const logsDir = resolve(stateDir, raw.logs?.dir ?? DEFAULTS.logsDir);
   const notify = normaliseNotify(raw, context.env, at);
+  const web = normaliseWeb(raw, context.env, at);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: context.file,
@@ -88,6 +90,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
     notify,
     autoReload: raw.auto_reload ?? false,
     reloadDebounceMs: raw.reload_debounce ?? DEFAULTS.reloadDebounceMs,
+    web,
   };
 }
 
@@ -187,6 +190,20 @@ function normaliseNotify(raw: RawConfig, env: NodeJS.ProcessEnv, at: At): Config
     ? expandVariables(raw.notify.command, env, (variable) => at(['notify', 'command'], 'notify.command', `environment variable ${variable} is not set`))
     : null;
   return { webhooks, command };
+}
+
+/** The web page: a listen address beyond loopback without a token would hand the services to the network. */
+function normaliseWeb(raw: RawConfig, env: NodeJS.ProcessEnv, at: At): WebConfig | null {
+  if (!raw.web) return null;
+  const listen = parseListen(raw.web.listen);
+  if (!listen) at(['web', 'listen'], 'web.listen', `expected host:port such as 127.0.0.1:7070, got ${JSON.stringify(raw.web.listen)}`);
+  const token = raw.web.token
+    ? expandVariables(raw.web.token, env, (variable) => at(['web', 'token'], 'web.token', `environment variable ${variable} is not set`))
+    : '';
+  if (listen && !isLoopback(listen.host) && token === '') {
+    at(['web', 'listen'], 'web.listen', `${listen.host} is not a loopback address: set web.token (e.g. token: \${RESTART_CONTROL_WEB_TOKEN}) or listen on 127.0.0.1`);
+  }
+  return { host: listen?.host ?? '127.0.0.1', port: listen?.port ?? 0, basePath: normaliseBasePath(raw.web.base_path ?? '/'), token: token || null };
 }
 
 /** `${VAR}` from the environment; a missing variable is reported through `missing`. */

@@ -122,6 +122,12 @@ const notify = v.strictObject({
   command: v.optional(v.nullable(nonEmptyText)),
 }, expected('a map'));
 
+const web = v.strictObject({
+  listen: v.pipe(v.union([text, v.number()], expected('an address such as 127.0.0.1:7070')), v.transform(String)),
+  base_path: v.optional(nonEmptyText),
+  token: v.optional(v.nullable(text)),
+}, expected('a map with a listen: key'));
+
 export const configSchema = v.strictObject({
   state_dir: v.optional(nonEmptyText),
   services: v.array(service, expected('a list of services')),
@@ -132,6 +138,7 @@ export const configSchema = v.strictObject({
   notify: v.optional(v.nullable(notify)),
   auto_reload: v.optional(flag),
   reload_debounce: v.optional(duration),
+  web: v.optional(v.nullable(web)),
 }, expected('a map with a services: list'));
 
 export type RawConfig = v.InferOutput<typeof configSchema>;

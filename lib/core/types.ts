@@ -107,6 +107,15 @@ export interface NotifyConfig {
   command: string | null;
 }
 
+export interface WebConfig {
+  host: string;
+  port: number;
+  /** Starts and ends with `/`. */
+  basePath: string;
+  /** null = read-only page, loopback only. */
+  token: string | null;
+}
+
 export interface Config {
   /** Absolute path of the config file. */
   file: string;
@@ -121,6 +130,8 @@ export interface Config {
   notify: NotifyConfig;
   autoReload: boolean;
   reloadDebounceMs: number;
+  /** null = no web page. */
+  web: WebConfig | null;
 }
 
 /** One line of events.jsonl. Extra fields depend on `event`. */

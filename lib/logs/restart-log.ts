@@ -42,6 +42,9 @@ const FORMATTERS: Record<string, Formatter> = {
   notify_failed: (e) => [`Notification to ${text(e.sink)} failed - ${text(e.error)}`],
   schedule_enabled: (e) => [`Scheduled restarts enabled${nextRestart(e)}`],
   schedule_disabled: () => ['Scheduled restarts disabled'],
+  web_started: (e) => [`Web page served - ${text(e.reason)}`],
+  web_error: (e) => [`Web page not served - ${text(e.reason)}`],
+  web_auth_failed: (e) => [`Web page: ${text(e.reason)} from ${text(e.remote)}${Number(e.count) > 1 ? ` (${text(e.count)} attempts since the last report)` : ''}`],
 };
 
 /** The lines of one event, without the time prefix. Unknown events get a generic line with their fields. */

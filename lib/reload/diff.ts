@@ -33,5 +33,9 @@ export function canonical(value: unknown): string {
 
 /** Global sections a reload applies in place; a new state_dir needs a supervisor restart. */
 export function unappliableChanges(before: Config, after: Config): string[] {
-  return before.stateDir === after.stateDir ? [] : [`state_dir changed (${before.stateDir} -> ${after.stateDir}): restart the supervisor to apply it`];
+  const warnings = before.stateDir === after.stateDir ? [] : [`state_dir changed (${before.stateDir} -> ${after.stateDir}): restart the supervisor to apply it`];
+  // web.token and web.base_path apply in place; the listening socket does not move
+  const listen = (config: Config) => (config.web ? `${config.web.host}:${config.web.port}` : 'off');
+  if (listen(before) !== listen(after)) warnings.push(`web.listen changed (${listen(before)} -> ${listen(after)}): restart the supervisor to apply it`);
+  return warnings;
 }

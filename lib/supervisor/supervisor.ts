@@ -21,6 +21,7 @@ import { Service } from './service.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
+import type { AttachedWeb } from '../web/attach.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Pending webhook deliveries get this long to flush at shutdown. */
@@ -50,6 +51,8 @@ export class Supervisor {
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
+  /** The web page, when `web.listen` is set; lib/web loads only then. */
+  private web: AttachedWeb | null = null;
   ready = false;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
@@ -74,6 +77,7 @@ export class Supervisor {
         this.scheduler.reconfigure(next.schedule);
         this.notifier.reconfigure(next.notify);
         this.output.reconfigure(next);
+        this.web?.reconfigure(next);
       },
       signal: this.shuttingDown.signal,
     });
@@ -100,6 +104,7 @@ export class Supervisor {
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
+    if (this.config.web) this.web = await (await import('../web/attach.ts')).attachWeb(this);
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
     this.scheduler.arm();
@@ -232,6 +237,7 @@ export class Supervisor {
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
+    await this.web?.close();
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
     await this.output.close();
