@@ -6,6 +6,8 @@ import type { RawConfig, RawService, RawWaitIdle } from './schema.ts';
 import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
+import { expandShellCommand } from './expand-shell.ts';
+import { MASK } from '../notify/redact.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from '../core/types.ts';
 
@@ -98,6 +100,10 @@ function normaliseService(service: RawService, index: number, folder: string, en
   const cwd = resolve(folder, service.cwd ?? '.');
   const cwdProblem = checkDirectory(cwd);
   if (cwdProblem) at(['services', index, service.cwd ? 'cwd' : 'name'], key('cwd'), cwdProblem);
+  if (service.restart_window === 0 && (service.restart_max ?? DEFAULTS.restartMax) > 0) {
+    // A window of 0 holds no restart, so the limit would never be reached: a crash loop without end
+    at(['services', index, 'restart_window'], key('restart_window'), 'expected more than 0 when restart_max is set (a 0 window never reaches the limit)');
+  }
   const serviceEnv = service.env ?? {};
   if (Array.isArray(service.command) && !cwdProblem) {
     const executable = service.command[0]!;
@@ -183,10 +189,12 @@ function normaliseNotify(raw: RawConfig, env: NodeJS.ProcessEnv, at: At): Config
       retries: hook.retries ?? DEFAULTS.webhookRetries,
     };
   });
-  const command = raw.notify?.command
-    ? expandVariables(raw.notify.command, env, (variable) => at(['notify', 'command'], 'notify.command', `environment variable ${variable} is not set`))
+  const rawCommand = raw.notify?.command;
+  const command = rawCommand
+    ? expandShellCommand(rawCommand, env, (variable) => at(['notify', 'command'], 'notify.command', `environment variable ${variable} is not set`))
     : null;
-  return { webhooks, command };
+  const commandShown = rawCommand ? expandShellCommand(rawCommand, env, () => undefined, () => MASK) : null;
+  return { webhooks, command, commandShown };
 }
 
 /** `${VAR}` from the environment; a missing variable is reported through `missing`. */
