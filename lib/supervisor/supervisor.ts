@@ -225,8 +225,9 @@ export class Supervisor {
     if (!this.releaseLock) return;
     this.server?.close();
     this.scheduler.disarm();
-    await this.reloader.close();
+    // Abort first: a reload or restart sequence running now must not start anything from here on
     this.shuttingDown.abort();
+    await this.reloader.close();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
