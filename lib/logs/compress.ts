@@ -24,7 +24,12 @@ export class LogCompressor {
   private readonly graceTimers = new Map<NodeJS.Timeout, () => void>();
 
   /** `isClosed`: the log is closing, so a new compression starts at once instead of waiting out its grace period. */
-  constructor(private readonly file: string, private readonly keep: number, private readonly isClosed: () => boolean) {}
+  /** `keep` is read at each use: a logs reload may change it. */
+  constructor(private readonly file: string, private readonly keepNow: () => number, private readonly isClosed: () => boolean) {}
+
+  private get keep(): number {
+    return this.keepNow();
+  }
 
   /** Rotation moved every rotated file up one index: each job follows its file. */
   shifted(): void {
