@@ -28,8 +28,11 @@ export function unpredictableTempName(file: string): string {
   return `${file}.${randomBytes(8).toString('hex')}.tmp`;
 }
 
-/** Why `path` (an existing folder) is not safe to keep our state in, or null when it is. */
-export function unsafeDirReason(path: string, uid = process.getuid?.() ?? -1): string | null {
+/**
+ * Why `path` (an existing folder) is not safe to keep our state in, or null when it is. `allowRoot`: a folder root
+ * owns is fine too (a restart log in /var/log): root can do anything anyway.
+ */
+export function unsafeDirReason(path: string, uid = process.getuid?.() ?? -1, allowRoot = false): string | null {
   let info;
   try {
     info = statSync(path);
@@ -37,7 +40,7 @@ export function unsafeDirReason(path: string, uid = process.getuid?.() ?? -1): s
     return `cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
   }
   if (!info.isDirectory()) return 'is not a folder';
-  if (uid >= 0 && info.uid !== uid) return `is owned by uid ${info.uid}, not by this user (uid ${uid})`;
+  if (uid >= 0 && info.uid !== uid && !(allowRoot && info.uid === 0)) return `is owned by uid ${info.uid}, not by this user (uid ${uid})`;
   const sticky = (info.mode & 0o1000) !== 0;
   if ((info.mode & 0o022) !== 0 && !sticky) {
     return `is writable by ${(info.mode & 0o002) !== 0 ? 'everyone' : 'its group'} (mode ${(info.mode & 0o7777).toString(8)}) without the sticky bit`;

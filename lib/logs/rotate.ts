@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { ignoreMissing, LogCompressor } from './compress.ts';
 import { escapeRegExp, rotatedName } from './files.ts';
-import { APPEND_NOFOLLOW, LOG_FILE_MODE, PRIVATE_DIR_MODE } from '../core/secure-fs.ts';
+import { APPEND_NOFOLLOW, LOG_FILE_MODE, PRIVATE_DIR_MODE, unsafeDirReason } from '../core/secure-fs.ts';
 
 const NEWLINE = 0x0a;
 
@@ -76,6 +76,9 @@ export class LogFile {
 
   async openFile(): Promise<void> {
     await mkdir(dirname(this.file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // A logs dir moved by a reload is checked like the one at start: ours, not writable by others
+    const unsafe = unsafeDirReason(dirname(this.file), undefined, true);
+    if (unsafe) throw new Error(`${dirname(this.file)} ${unsafe}: refusing to write logs there`);
     // O_NOFOLLOW: a symlink planted at the log's path never redirects our writes (ELOOP, reported as log_error)
     const handle = await open(this.file, APPEND_NOFOLLOW, LOG_FILE_MODE).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ELOOP') throw new Error(`${this.file} is a symbolic link: refusing to write through it (remove it)`);

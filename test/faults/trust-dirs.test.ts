@@ -50,7 +50,8 @@ describe('state_dir and logs dir', SUITE, () => {
   test('created with mode 0700; state files and pid files 0600, logs 0640, no temp file left behind', async (t) => {
     const box = sandbox(t, [{ name: 'a', command: TALKER }]);
     const supervisor = await box.startSupervisor();
-    await waitFor(() => existsSync(join(box.stateDir, 'pids', 'a.pid')), 5000, 'pid file');
+    const files = ['pids/a.pid', 'logs/a.log', 'logs/restart.log', 'events.jsonl'];
+    await waitFor(() => files.every((file) => existsSync(join(box.stateDir, file))), 5000, 'state and log files');
     assert.equal(mode(box.stateDir), 0o700);
     assert.equal(mode(join(box.stateDir, 'logs')), 0o700);
     assert.equal(mode(join(box.stateDir, 'pids')), 0o700);
