@@ -100,10 +100,8 @@ function normaliseService(service: RawService, index: number, folder: string, en
   const cwd = resolve(folder, service.cwd ?? '.');
   const cwdProblem = checkDirectory(cwd);
   if (cwdProblem) at(['services', index, service.cwd ? 'cwd' : 'name'], key('cwd'), cwdProblem);
-  if (service.restart_window === 0 && (service.restart_max ?? DEFAULTS.restartMax) > 0) {
-    // A window of 0 holds no restart, so the limit would never be reached: a crash loop without end
-    at(['services', index, 'restart_window'], key('restart_window'), 'expected more than 0 when restart_max is set (a 0 window never reaches the limit)');
-  }
+  const windowProblem = restartWindowProblem(service.restart_window, service.restart_max);
+  if (windowProblem) at(['services', index, 'restart_window'], key('restart_window'), windowProblem);
   const serviceEnv = service.env ?? {};
   if (Array.isArray(service.command) && !cwdProblem) {
     const executable = service.command[0]!;
@@ -209,6 +207,11 @@ export function expandVariables(value: string, env: NodeJS.ProcessEnv, missing: 
   });
 }
 
+
+/** A window of 0 holds no restart, so restart_max would never be reached: a crash loop without end. */
+export function restartWindowProblem(windowMs: number | undefined, max: number | undefined): string | null {
+  return windowMs === 0 && (max ?? DEFAULTS.restartMax) > 0 ? 'expected more than 0 when restart_max is set (a 0 window never reaches the limit)' : null;
+}
 
 /** A cwd that must exist and be a folder. */
 export function checkDirectory(path: string): string | null {

@@ -106,6 +106,7 @@ describe('config values that defeat protection', SUITE, () => {
     const checked = await box.cli(['config', '--check']);
     assert.equal(checked.code, 2, checked.stdout);
     assert.match(checked.stderr, /restart-control\.yaml:\d+: services\[1\]\.name: expected at most 64 characters, got 65/);
+    assert.match(checked.stderr, /restart-control\.yaml:\d+: services\[0\]\.restart_window: expected more than 0/, 'both problems in one run');
     writeConfig(box, { services: [{ name: 'a', command: 'true', restart_max: 3, restart_window: 0 }, { name: 'n'.repeat(64), command: 'true' }] });
     const window = await box.cli(['config', '--check']);
     assert.equal(window.code, 2);
