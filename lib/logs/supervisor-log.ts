@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { rotatedName } from './files.ts';
-import { APPEND_NOFOLLOW, CREATE_EXCLUSIVE, LOG_FILE_MODE, unpredictableTempName } from '../core/secure-fs.ts';
+import { APPEND_NOFOLLOW, CREATE_EXCLUSIVE, LOG_FILE_MODE, READ_NOFOLLOW, unpredictableTempName } from '../core/secure-fs.ts';
 
 export interface SupervisorLogSettings {
   maxSizeBytes: number;
@@ -85,13 +85,15 @@ export class SupervisorLog {
 
   /** gzip `<file>.1` in the background; the rename at the end is one synchronous step, so no rotation interleaves. */
   private compress(startedAt: number): void {
-    const source = rotatedName(this.file, 1);
+    // Opened now: later rotations rename the file, the fd follows it
+    let input: number;
+    try { input = openSync(rotatedName(this.file, 1), READ_NOFOLLOW); } catch { return; }
     void (async () => {
       let temp: string | null = null;
       try {
         const { gzip } = await import('node:zlib');
         const { promisify } = await import('node:util');
-        const packed = await promisify(gzip)(readFileSync(source));
+        const packed = await promisify(gzip)(readFileSync(input));
         const index = 1 + this.rotations - startedAt;
         temp = unpredictableTempName(rotatedName(this.file, index, true));
         const fd = openSync(temp, CREATE_EXCLUSIVE, LOG_FILE_MODE);
@@ -104,6 +106,7 @@ export class SupervisorLog {
       } catch {
         // Compression is an optimisation: the rotated file stays as it is
       } finally {
+        closeSync(input);
         if (temp) removeQuietly(temp);
       }
     })();
