@@ -228,7 +228,11 @@ export class Supervisor {
     // Abort first: a reload or restart sequence running now must not start anything from here on
     this.shuttingDown.abort();
     await this.reloader.close();
-    await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
+    // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
+    await Promise.all([...this.services.values()].map((service) => service.enqueue(async () => {
+      await service.stop(`supervisor shutdown (${reason})`);
+      service.dispose();
+    })));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
