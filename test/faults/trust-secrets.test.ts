@@ -7,12 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { expandShellCommand } from '../../lib/config/expand-shell.ts';
 import { Notifier } from '../../lib/notify/notifier.ts';
 import type { NotifyConfig } from '../../lib/core/types.ts';
-import { waitFor } from '../helpers.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
 import { FAST, cleanEnv, sandbox, type Sandbox } from '../support.ts';
 
 const SUITE = { timeout: 90_000 };
@@ -23,15 +24,17 @@ function writeConfig(box: Sandbox, doc: Record<string, unknown>): void {
 }
 
 describe('${VAR} in a /bin/sh -c string', SUITE, () => {
-  test('a value with shell characters is data, unquoted, in double quotes and in single quotes', () => {
+  test('a value with shell characters is data, unquoted, in double quotes and in single quotes', (t) => {
+    const cwd = makeTempDir('rc-shell-');
+    t.after(() => cwd.remove());
     const env = { NASTY };
     for (const command of ['printf %s ${NASTY}', 'printf %s "${NASTY}"', "printf %s '${NASTY}'", 'printf %s "x${NASTY}y"']) {
       const expanded = expandShellCommand(command, env, () => assert.fail('not missing'));
-      const printed = execFileSync('/bin/sh', ['-c', expanded], { cwd: '/tmp', encoding: 'utf8' });
+      const printed = execFileSync('/bin/sh', ['-c', expanded], { cwd: cwd.path, encoding: 'utf8' });
       const wrapped = command.includes('x${NASTY}y') ? `x${NASTY}y` : NASTY;
       assert.equal(printed, wrapped, command);
     }
-    for (const file of ['pwned1', 'pwned2', 'pwned3']) assert.equal(existsSync(`/tmp/${file}`), false, file);
+    for (const file of ['pwned1', 'pwned2', 'pwned3']) assert.equal(existsSync(join(cwd.path, file)), false, file);
   });
 
   test('the supervisor\'s notify command runs a nasty variable as data; `config` shows the command with the value masked', async (t) => {
