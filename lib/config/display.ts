@@ -1,7 +1,7 @@
 /** The effective config as users write it (snake_case, durations as strings), secrets redacted, and where each value came from. */
 import type { Origins } from './env.ts';
 import { msToDuration } from './duration.ts';
-import { MASK, redactUrl } from '../notify/redact.ts';
+import { MASK, collectSecrets, redactSecrets, redactUrl } from '../notify/redact.ts';
 import type { Config, ServiceConfig, WaitIdleConfig } from '../core/types.ts';
 
 function waitIdle(value: WaitIdleConfig | null): unknown {
@@ -51,7 +51,8 @@ export function configToDisplay(config: Config, extras = false): Record<string, 
         headers: Object.fromEntries(Object.keys(hook.headers).map((header) => [header, MASK])),
         timeout: msToDuration(hook.timeoutMs), retries: hook.retries,
       })),
-      command: config.notify.command,
+      // `${VAR}` values are masked, and any webhook secret pasted into the text too
+      command: config.notify.command === null ? null : redactSecrets(config.notify.commandShown ?? config.notify.command, collectSecrets(config.notify)),
     },
     auto_reload: config.autoReload,
     reload_debounce: msToDuration(config.reloadDebounceMs),

@@ -5,7 +5,8 @@ import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
 import { validateRawConfig, type RawConfig, type SchemaIssue } from './schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { applyEnvOverrides, type Origins } from './env.ts';
-import { checkDirectory, normaliseConfig } from './normalise.ts';
+import { checkDirectory, normaliseConfig, restartWindowProblem } from './normalise.ts';
+import { parseDurationMs } from './duration.ts';
 import type { Config } from '../core/types.ts';
 import { resolveConfigPath } from './paths.ts';
 import { collectRawKeys } from './display.ts';
@@ -99,7 +100,9 @@ function crossCheckRawServices(input: unknown, folder: string): SchemaIssue[] {
   const issues: SchemaIssue[] = [];
   const seen = new Set<string>();
   services.forEach((service: unknown, index) => {
-    const { name, cwd } = (service ?? {}) as { name?: unknown; cwd?: unknown };
+    const { name, cwd, restart_window: window, restart_max: max } = (service ?? {}) as { name?: unknown; cwd?: unknown; restart_window?: unknown; restart_max?: unknown };
+    const windowProblem = restartWindowProblem(parseDurationMs(window), typeof max === 'number' ? max : undefined);
+    if (windowProblem) issues.push({ path: ['services', index, 'restart_window'], message: windowProblem, unknownKey: false });
     if (typeof name === 'string') {
       if (seen.has(name)) issues.push({ path: ['services', index, 'name'], message: `duplicate service name "${name}"`, unknownKey: false });
       seen.add(name);

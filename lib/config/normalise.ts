@@ -6,6 +6,8 @@ import type { RawConfig, RawService, RawWaitIdle } from './schema.ts';
 import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
+import { expandShellCommand } from './expand-shell.ts';
+import { MASK } from '../notify/redact.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebConfig, WebhookConfig } from '../core/types.ts';
 import { isLoopback, normaliseBasePath, parseListen } from '../web/address.ts';
@@ -101,6 +103,8 @@ function normaliseService(service: RawService, index: number, folder: string, en
   const cwd = resolve(folder, service.cwd ?? '.');
   const cwdProblem = checkDirectory(cwd);
   if (cwdProblem) at(['services', index, service.cwd ? 'cwd' : 'name'], key('cwd'), cwdProblem);
+  const windowProblem = restartWindowProblem(service.restart_window, service.restart_max);
+  if (windowProblem) at(['services', index, 'restart_window'], key('restart_window'), windowProblem);
   const serviceEnv = service.env ?? {};
   if (Array.isArray(service.command) && !cwdProblem) {
     const executable = service.command[0]!;
@@ -186,10 +190,12 @@ function normaliseNotify(raw: RawConfig, env: NodeJS.ProcessEnv, at: At): Config
       retries: hook.retries ?? DEFAULTS.webhookRetries,
     };
   });
-  const command = raw.notify?.command
-    ? expandVariables(raw.notify.command, env, (variable) => at(['notify', 'command'], 'notify.command', `environment variable ${variable} is not set`))
+  const rawCommand = raw.notify?.command;
+  const command = rawCommand
+    ? expandShellCommand(rawCommand, env, (variable) => at(['notify', 'command'], 'notify.command', `environment variable ${variable} is not set`))
     : null;
-  return { webhooks, command };
+  const commandShown = rawCommand ? expandShellCommand(rawCommand, env, () => undefined, () => MASK) : null;
+  return { webhooks, command, commandShown };
 }
 
 /** The web page: a listen address beyond loopback without a token would hand the services to the network. */
@@ -218,6 +224,11 @@ export function expandVariables(value: string, env: NodeJS.ProcessEnv, missing: 
   });
 }
 
+
+/** A window of 0 holds no restart, so restart_max would never be reached: a crash loop without end. */
+export function restartWindowProblem(windowMs: number | undefined, max: number | undefined): string | null {
+  return windowMs === 0 && (max ?? DEFAULTS.restartMax) > 0 ? 'expected more than 0 when restart_max is set (a 0 window never reaches the limit)' : null;
+}
 
 /** A cwd that must exist and be a folder. */
 export function checkDirectory(path: string): string | null {

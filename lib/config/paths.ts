@@ -64,11 +64,23 @@ export function statePaths(stateDir: string, logsDir = join(stateDir, 'logs')): 
   };
 }
 
-/** `<state_dir>/control.sock`, or a hashed name in the temp dir when that path is too long for a unix socket. */
+/**
+ * `<state_dir>/control.sock`, or, when that path is too long for a unix socket, `<hash>.sock` in this user's private
+ * folder of the temp dir (`restart-control-<uid>`, mode 0700, checked to be ours by both ends: see secure-fs.ts).
+ */
 export function socketPath(stateDir: string): string {
   const preferred = join(stateDir, 'control.sock');
   if (Buffer.byteLength(preferred) <= MAX_SOCKET_PATH) return preferred;
-  return join(tmpdir(), `restart-control-${stateDirHash(stateDir)}.sock`);
+  return join(socketFallbackDir(), `${stateDirHash(stateDir)}.sock`);
+}
+
+/** The private folder for sockets whose state_dir path is too long. */
+export function socketFallbackDir(): string {
+  return join(tmpdir(), `restart-control-${process.getuid?.() ?? 'user'}`);
+}
+
+export function socketPathFits(path: string): boolean {
+  return Buffer.byteLength(path) <= MAX_SOCKET_PATH;
 }
 
 /**

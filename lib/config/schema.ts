@@ -5,6 +5,11 @@ import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes
 import { RESTART_POLICIES } from '../core/types.ts';
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
+/**
+ * Longest service name. Every derived name stays far below NAME_MAX (255): the longest is the compressor's temp file
+ * `.<name>.log.<pid>.<n>.gz.tmp`, and the marker `<hash>/<name>` stays short in every process's environment.
+ */
+export const MAX_SERVICE_NAME_LENGTH = 64;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -54,7 +59,8 @@ const waitIdle = v.strictObject({
 const command = v.union([nonEmptyText, v.pipe(v.array(nonEmptyText), v.minLength(1))], expected('a command string or a non-empty list of strings (argv)'));
 
 const service = v.strictObject({
-  name: v.pipe(text, v.regex(SERVICE_NAME, 'expected a name matching [a-z0-9][a-z0-9_-]*')),
+  name: v.pipe(text, v.regex(SERVICE_NAME, 'expected a name matching [a-z0-9][a-z0-9_-]*'),
+    v.maxLength(MAX_SERVICE_NAME_LENGTH, (issue) => `expected at most ${MAX_SERVICE_NAME_LENGTH} characters, got ${String(issue.input).length}`)),
   command,
   cwd: v.optional(nonEmptyText),
   env: v.optional(v.record(v.string(), v.pipe(v.union([text, v.number(), v.boolean()], expected('a string, number or boolean')), v.transform(String)), expected('a map of NAME: value'))),

@@ -1,5 +1,9 @@
 /** The CLI's side of the control socket. */
+import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import { socketFallbackDir } from '../config/paths.ts';
+import { unsafeDirReason } from '../core/secure-fs.ts';
 import { ControlError } from '../core/errors.ts';
 import type { ControlRequest, ControlResponse } from './protocol.ts';
 
@@ -7,6 +11,11 @@ import type { ControlRequest, ControlResponse } from './protocol.ts';
 export const ACK_TIMEOUT_MS = 5000;
 
 export async function sendControlRequest(path: string, request: ControlRequest, ackTimeoutMs = ACK_TIMEOUT_MS): Promise<ControlResponse> {
+  // The fallback folder lives in the shared temp dir: never talk to a socket someone else could have planted there
+  if (dirname(path) === socketFallbackDir() && existsSync(path)) {
+    const unsafe = unsafeDirReason(dirname(path));
+    if (unsafe) throw new ControlError('control.unsafe-socket', `refusing the control socket ${path}: its folder ${unsafe}`);
+  }
   return new Promise((resolve, reject) => {
     const socket = connect(path);
     let buffer = '';

@@ -1,7 +1,10 @@
 /** The supervisor's side of the control socket. */
 import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { errorMessage, SupervisorError } from '../core/errors.ts';
+import { ensurePrivateDir } from '../core/secure-fs.ts';
+import { socketPathFits } from '../config/paths.ts';
 import { CONTROL_COMMANDS, type ControlRequest, type ControlResponse } from './protocol.ts';
 
 export type ControlHandler = (request: ControlRequest) => Promise<ControlResponse>;
@@ -10,6 +13,9 @@ export type ControlHandler = (request: ControlRequest) => Promise<ControlRespons
 const MAX_REQUEST_BYTES = 64 * 1024;
 
 export async function startControlServer(path: string, handle: ControlHandler): Promise<Server> {
+  if (!socketPathFits(path)) throw new SupervisorError('control.socket-path', `control socket path ${path} is too long for a unix socket (max 107 bytes): use a shorter state_dir or TMPDIR`);
+  // state_dir, or this user's private fallback folder: created 0700, refused when someone else owns or can write it
+  ensurePrivateDir(dirname(path), 'control socket folder');
   rmSync(path, { force: true });
   const server = createServer((socket) => serve(socket, handle));
   const previousUmask = process.umask(0o177);

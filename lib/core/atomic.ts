@@ -1,11 +1,23 @@
 /** Atomic file writes: write a temp file beside the target, then rename over it. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { CREATE_EXCLUSIVE, PRIVATE_FILE_MODE, unpredictableTempName } from './secure-fs.ts';
 
-export function writeFileAtomic(file: string, content: string, mode = 0o644): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, content, { mode });
-  renameSync(temp, file);
+/** The temp name is unpredictable and created with O_EXCL|O_NOFOLLOW: a file or symlink planted beside the target is never written through. */
+export function writeFileAtomic(file: string, content: string, mode = PRIVATE_FILE_MODE): void {
+  const temp = unpredictableTempName(file);
+  const fd = openSync(temp, CREATE_EXCLUSIVE, mode);
+  try {
+    try {
+      writeFileSync(fd, content);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {

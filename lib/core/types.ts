@@ -104,7 +104,10 @@ export interface WebhookConfig {
 
 export interface NotifyConfig {
   webhooks: WebhookConfig[];
+  /** `${VAR}` expanded, each value shell-quoted: what /bin/sh -c runs. */
   command: string | null;
+  /** The command as `config` shows it: every `${VAR}` value replaced by `***`. */
+  commandShown?: string | null;
 }
 
 export interface WebConfig {

@@ -1,9 +1,9 @@
 /** Background gzip of rotated log files (`<file>.N` → `<file>.N.gz`), so the writer never waits for it. */
-import { createWriteStream } from 'node:fs';
 import { open, rename, unlink, utimes } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { rotatedName } from './files.ts';
+import { CREATE_EXCLUSIVE, LOG_FILE_MODE, READ_NOFOLLOW, unpredictableTempName } from '../core/secure-fs.ts';
 
 /** Well over a follower's poll interval (200 ms), so `logs -f` reads a rotated file before it turns into .gz. */
 const COMPRESS_GRACE_MS = 2000;
@@ -24,7 +24,12 @@ export class LogCompressor {
   private readonly graceTimers = new Map<NodeJS.Timeout, () => void>();
 
   /** `isClosed`: the log is closing, so a new compression starts at once instead of waiting out its grace period. */
-  constructor(private readonly file: string, private readonly keep: number, private readonly isClosed: () => boolean) {}
+  /** `keep` is read at each use: a logs reload may change it. */
+  constructor(private readonly file: string, private readonly keepNow: () => number, private readonly isClosed: () => boolean) {}
+
+  private get keep(): number {
+    return this.keepNow();
+  }
 
   /** Rotation moved every rotated file up one index: each job follows its file. */
   shifted(): void {
@@ -40,9 +45,9 @@ export class LogCompressor {
   /** Opens `<file>.1` now (so later renames cannot pull it away), then gzips it without blocking the writer. */
   async startCompress(): Promise<void> {
     const source = rotatedName(this.file, 1);
-    const input = await open(source, 'r').catch(() => null);
+    const input = await open(source, READ_NOFOLLOW).catch(() => null);
     if (!input) return;
-    const temp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.${++this.jobCount}.gz.tmp`);
+    const temp = unpredictableTempName(join(dirname(this.file), `.${basename(this.file)}.${++this.jobCount}.gz`));
     const job: CompressJob = { index: 1, done: Promise.resolve() };
     job.done = (async () => {
       try {
@@ -51,7 +56,8 @@ export class LogCompressor {
         const { atime, mtime } = await input.stat();
         // zlib loads on the first rotation, not at every supervisor start
         const { createGzip } = await import('node:zlib');
-        await pipeline(input.createReadStream(), createGzip(), createWriteStream(temp));
+        const output = await open(temp, CREATE_EXCLUSIVE, LOG_FILE_MODE);
+        await pipeline(input.createReadStream({ autoClose: false }), createGzip(), output.createWriteStream());
         // Keep the content's mtime: `logs --since` skips whole files by it.
         await utimes(temp, atime, mtime);
         await this.exclusive(async () => {

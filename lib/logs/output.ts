@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { captureOutput, LineRing } from './capture.ts';
 import { RotatingLog, rotationOptions, serviceLogFile } from './rotating-log.ts';
 import { formatRestartLogEntry } from './restart-log.ts';
+import { reconfigureSupervisorLog } from './supervisor-log.ts';
 import type { Config, EventRecord } from '../core/types.ts';
 
 /** Output lines kept per service for crash notifications. */
@@ -13,7 +14,9 @@ type Record = (event: Omit<EventRecord, 'time'>) => void;
 export class OutputRouter {
   private readonly serviceLogs = new Map<string, RotatingLog>();
   private readonly tails = new Map<string, LineRing>();
-  private readonly captures = new Set<{ done: Promise<void>; stop: () => void }>();
+  private readonly captures = new Set<{ done: Promise<void>; stop: () => void; service: string }>();
+  /** Logs of services a reload removed, closing once their last output is in. */
+  private readonly retiring = new Set<Promise<void>>();
   private eventsLog: RotatingLog | null = null;
   private restartLog: RotatingLog | null = null;
 
@@ -43,7 +46,7 @@ export class OutputRouter {
       this.tails.set(service, tail);
     }
     const ring = tail;
-    const capture = captureOutput({ stdout, stderr, log, timestamps, onLine: (line) => ring.push(line) });
+    const capture = { ...captureOutput({ stdout, stderr, log, timestamps, onLine: (line) => ring.push(line) }), service };
     this.captures.add(capture);
     void capture.done.finally(() => this.captures.delete(capture));
   }
@@ -62,8 +65,35 @@ export class OutputRouter {
     return this.tails.get(service)?.lines() ?? [];
   }
 
+  /**
+   * A reload: the logs section applies to the open files at once (max_size, keep, compress, dir); the logs of removed
+   * services close, with their timers and compressions, once the output of their last run is in.
+   */
   reconfigure(config: Config): void {
     this.config = config;
+    const rotation = rotationOptions(config.logs);
+    const names = new Set(config.services.map((service) => service.name));
+    for (const [service, log] of this.serviceLogs) {
+      if (names.has(service)) void log.reconfigure({ file: serviceLogFile(config.logs, service), ...rotation });
+      else this.retire(service, log);
+    }
+    if (this.eventsLog) void this.eventsLog.reconfigure({ file: this.eventsLog.file, ...rotation });
+    if (this.restartLog) void this.restartLog.reconfigure({ file: config.logs.restartLog, ...rotation });
+    reconfigureSupervisorLog(rotation);
+  }
+
+  private retire(service: string, log: RotatingLog): void {
+    this.serviceLogs.delete(service);
+    this.tails.delete(service);
+    const captures = [...this.captures].filter((capture) => capture.service === service);
+    const closing = Promise.all(captures.map((capture) => capture.done)).then(() => log.close());
+    this.retiring.add(closing);
+    void closing.finally(() => this.retiring.delete(closing));
+  }
+
+  /** Services whose log is open (tests, and the soak bench's fd count). */
+  openServiceLogs(): string[] {
+    return [...this.serviceLogs.keys()];
   }
 
   /** logs.rotate_on_restart: between stop and start, so each run starts a fresh file. */
@@ -75,7 +105,7 @@ export class OutputRouter {
     // Escaped grandchildren may still hold the pipes: don't wait for them to close
     for (const capture of this.captures) capture.stop();
     const logs = [...this.serviceLogs.values(), this.eventsLog, this.restartLog].filter((log): log is RotatingLog => log !== null);
-    await Promise.all(logs.map((log) => log.close()));
+    await Promise.all([...logs.map((log) => log.close()), ...this.retiring]);
     this.serviceLogs.clear();
   }
 }

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'nod
 import { basename, dirname, join } from 'node:path';
 import { ignoreMissing, LogCompressor } from './compress.ts';
 import { escapeRegExp, rotatedName } from './files.ts';
+import { APPEND_NOFOLLOW, LOG_FILE_MODE, PRIVATE_DIR_MODE, unsafeDirReason } from '../core/secure-fs.ts';
 
 const NEWLINE = 0x0a;
 
@@ -20,11 +21,34 @@ export class LogFile {
   size = 0;
   private handle: FileHandle | null = null;
   private identity: { dev: number; ino: number } | null = null;
-  private readonly compressor: LogCompressor;
+  private compressor: LogCompressor;
+  /** Compressors of the paths this log had before a reload moved it: close() waits for them too. */
+  private readonly retired: LogCompressor[] = [];
 
-  /** `isClosed`: the owning log is closing (compressions then skip their grace period). */
-  constructor(private readonly file: string, private readonly options: LogFileOptions, isClosed: () => boolean) {
-    this.compressor = new LogCompressor(file, options.keep, isClosed);
+  /** `isClosed`: the owning log is closing (compressions then skip their grace period). `options` is read live. */
+  constructor(private file: string, private readonly options: LogFileOptions, private readonly isClosed: () => boolean) {
+    this.compressor = new LogCompressor(file, () => this.options.keep, isClosed);
+  }
+
+  /**
+   * A logs reload: the new path (logs.dir changed) is used from the next write; rotated files past the new `keep` go
+   * now; a file already over the new max_size rotates now. Call between writes (RotatingLog's pump does).
+   */
+  async applySettings(file: string): Promise<void> {
+    if (file !== this.file) {
+      await this.closeHandle();
+      this.retired.push(this.compressor);
+      this.file = file;
+      this.compressor = new LogCompressor(file, () => this.options.keep, this.isClosed);
+      return;
+    }
+    await this.compressor.exclusive(() => this.pruneRotated());
+    if (!this.handle) await this.openFile();
+    if (this.options.maxSizeBytes > 0 && this.size > this.options.maxSizeBytes) await this.rotateNow();
+  }
+
+  get path(): string {
+    return this.file;
   }
 
   get isOpen(): boolean {
@@ -34,7 +58,7 @@ export class LogFile {
   /** Closes the fd and waits for compressions. */
   async close(): Promise<void> {
     await this.closeHandle();
-    await this.compressor.close();
+    await Promise.all([this.compressor, ...this.retired].map((compressor) => compressor.close()));
   }
 
   /** Writes `batch` from `cursor.offset` on (advancing it), rotating so that each file holds whole lines. */
@@ -51,8 +75,15 @@ export class LogFile {
   }
 
   async openFile(): Promise<void> {
-    await mkdir(dirname(this.file), { recursive: true });
-    const handle = await open(this.file, 'a', 0o644);
+    await mkdir(dirname(this.file), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // A logs dir moved by a reload is checked like the one at start: ours, not writable by others
+    const unsafe = unsafeDirReason(dirname(this.file), undefined, true);
+    if (unsafe) throw new Error(`${dirname(this.file)} ${unsafe}: refusing to write logs there`);
+    // O_NOFOLLOW: a symlink planted at the log's path never redirects our writes (ELOOP, reported as log_error)
+    const handle = await open(this.file, APPEND_NOFOLLOW, LOG_FILE_MODE).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ELOOP') throw new Error(`${this.file} is a symbolic link: refusing to write through it (remove it)`);
+      throw error;
+    });
     try {
       const info = await handle.stat();
       this.size = info.size;
@@ -103,16 +134,28 @@ export class LogFile {
     return newline < 0 ? batch.length : newline + 1;
   }
 
-  /** `<file>.N` → `<file>.N+1` (newest first stays 1), deleting what passes `keep`, then `<file>` → `<file>.1`. */
-  private async shiftFiles(): Promise<void> {
-    const { keep } = this.options;
-    const directory = dirname(this.file);
+  /** Rotated files, highest index first. */
+  private async rotatedFiles(): Promise<{ name: string; index: number; gzipped: boolean }[]> {
     const pattern = new RegExp(`^${escapeRegExp(basename(this.file))}\\.(\\d+)(\\.gz)?$`);
-    const rotated = (await readdir(directory))
+    return (await readdir(dirname(this.file)))
       .map((name) => ({ name, match: pattern.exec(name) }))
       .filter((entry) => entry.match !== null)
       .map(({ name, match }) => ({ name, index: Number(match![1]), gzipped: match![2] !== undefined }))
       .sort((a, b) => b.index - a.index);
+  }
+
+  /** Deletes rotated files past `keep` (a reload lowered it). */
+  private async pruneRotated(): Promise<void> {
+    for (const { name, index } of await this.rotatedFiles()) {
+      if (index > this.options.keep) await unlink(join(dirname(this.file), name)).catch(ignoreMissing);
+    }
+  }
+
+  /** `<file>.N` → `<file>.N+1` (newest first stays 1), deleting what passes `keep`, then `<file>` → `<file>.1`. */
+  private async shiftFiles(): Promise<void> {
+    const { keep } = this.options;
+    const directory = dirname(this.file);
+    const rotated = await this.rotatedFiles();
     for (const { name, index, gzipped } of rotated) {
       const from = join(directory, name);
       if (index >= keep) await unlink(from).catch(ignoreMissing);

@@ -65,9 +65,16 @@ export class RotatingLog extends EventEmitter {
   private droppedLines = 0;
   private checkDue = false;
   private closing: Promise<void> | null = null;
+  /** A logs reload waiting for the pump: the path to write to from now on. */
+  private pendingSettings: { file: string; done: Array<() => void> } | null = null;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private readonly checkTimer: NodeJS.Timeout;
+
+  /** The path written to now (a logs reload may move it). */
+  get file(): string {
+    return this.disk.path;
+  }
 
   constructor(options: RotatingLogOptions) {
     super();
@@ -118,6 +125,19 @@ export class RotatingLog extends EventEmitter {
     return new Promise((resolve) => { this.rotateWaiters.push(resolve); this.kick(); });
   }
 
+  /**
+   * A logs reload: max_size, keep and compress apply to the next write (a file already over the new max_size rotates
+   * now, rotated files past the new keep are deleted now); a new path is written from the next line on.
+   */
+  reconfigure(settings: Pick<RotatingLogOptions, 'file' | 'maxSizeBytes' | 'keep' | 'compress'>): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    Object.assign(this.options, { maxSizeBytes: settings.maxSizeBytes, keep: settings.keep, compress: settings.compress });
+    return new Promise((resolve) => {
+      this.pendingSettings = { file: settings.file, done: [...(this.pendingSettings?.done ?? []), resolve] };
+      this.kick();
+    });
+  }
+
   /** Resolves when everything written so far is on disk (or dropped). While failing, waits for recovery. */
   flush(): Promise<void> {
     if (this.closed) return Promise.resolve();
@@ -165,12 +185,17 @@ export class RotatingLog extends EventEmitter {
       this.pumping = false;
     }
     // Something may have arrived between the last check in cycle() and here.
-    if (this.queue.length > 0 || this.waiters.length > 0 || this.rotateWaiters.length > 0) this.kick();
+    if (this.queue.length > 0 || this.waiters.length > 0 || this.rotateWaiters.length > 0 || this.pendingSettings) this.kick();
   }
 
   private async cycle(): Promise<void> {
     for (;;) {
       if (this.checkDue) { this.checkDue = false; await this.disk.checkIdentity(); }
+      if (this.pendingSettings) {
+        const { file, done } = this.pendingSettings;
+        this.pendingSettings = null;
+        try { await this.disk.applySettings(file); } finally { settle(done); }
+      }
       if (!this.disk.isOpen) await this.disk.openFile();
       if (this.queue.length > 0) await this.writeQueued();
       else if (this.failing) this.recover(); // nothing to write and the file opens: that is recovery too
@@ -231,6 +256,7 @@ export class RotatingLog extends EventEmitter {
   }
 
   private abandonQueue(): void {
+    if (this.pendingSettings) { settle(this.pendingSettings.done); this.pendingSettings = null; }
     for (const chunk of this.queue) this.droppedLines += countLines(chunk);
     this.queue = [];
     this.pendingBytes = 0;

@@ -2,7 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildPayload, LOG_TAIL_EVENTS, sampleTestPayload, type NotifyPayload } from './format.ts';
 import { buildSinks, type Attempt, type Sink } from './sinks.ts';
-import { collectSecrets, redactSecrets } from './redact.ts';
+import { collectSecrets, redactPayload, redactSecrets } from './redact.ts';
 import type { EventRecord, NotifyConfig } from '../core/types.ts';
 
 export { acceptsEvent, COMMAND_TIMEOUT_MS, shellCommandFor } from './sinks.ts';
@@ -53,7 +53,8 @@ export class Notifier {
       if (queues.length === 0) return;
       // The tail is taken now, not at delivery: by then the service has printed more.
       const tail = LOG_TAIL_EVENTS.has(event.event) && event.service !== undefined ? this.logTail(event.service) : undefined;
-      const payload = buildPayload(event, this.deps.host, tail);
+      // Output and messages go out of the machine: same redaction as everything else, token patterns included
+      const payload = redactPayload(buildPayload(event, this.deps.host, tail), this.secrets);
       for (const queue of queues) queue.push(payload);
     } catch {
       // A notification must never break the supervisor.

@@ -38,7 +38,7 @@ export function redactNotifyConfig(config: NotifyConfig): unknown {
       headers: Object.fromEntries(Object.keys(hook.headers).map((name) => [name, MASK])),
     })),
     // The command is not a secret itself, but a user may have pasted a webhook URL or token into it.
-    command: config.command === null ? null : redactSecrets(config.command, secrets),
+    command: config.command === null ? null : redactSecrets(config.commandShown ?? config.command, secrets),
   };
 }
 
@@ -101,4 +101,43 @@ function decodeSafely(text: string): string {
   } catch {
     return text;
   }
+}
+
+/**
+ * Secrets that are not in the config but show up in output (a log tail, a hook's stderr): Authorization headers,
+ * `Bearer` tokens, `token=`/`password:`-style assignments, user info in URLs, and well-known token shapes.
+ */
+const TOKEN_PATTERNS: Array<[RegExp, string]> = [
+  [/\b(authorization|proxy-authorization)(["']?\s*[:=]\s*["']?)(?:(basic|bearer|token|digest)\s+)?[^\s"',;]+/gi, `$1$2$3${MASK}`],
+  [/\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}/gi, `$1 ${MASK}`],
+  [/\b([A-Za-z0-9_-]*(?:token|secret|passw(?:or)?d|api[_-]?key|access[_-]?key|private[_-]?key|auth)[A-Za-z0-9_-]*)(["']?\s*[:=]\s*["']?)(?![*]{3})[^\s"'&,;]+/gi, `$1$2${MASK}`],
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${MASK}@`],
+  [/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abpors]-[A-Za-z0-9-]{10,}|sk-[A-Za-z0-9_-]{20,}|hf_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|glpat-[A-Za-z0-9_-]{20,})\b/g, MASK],
+  [/\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g, MASK],
+];
+
+/** Token and Authorization patterns only (no config secrets). */
+export function redactTokens(text: string): string {
+  let result = text;
+  for (const [pattern, replacement] of TOKEN_PATTERNS) result = result.replace(pattern, replacement);
+  return result;
+}
+
+/** Everything a notification may carry in free text: the config's secrets, then token patterns. */
+export function redactText(text: string, secrets: string[]): string {
+  return redactTokens(redactSecrets(text, secrets));
+}
+
+/** Fields that name things rather than carry output: never rewritten. */
+const STRUCTURAL_FIELDS = new Set(['time', 'event', 'service', 'host', 'services']);
+
+/** A copy of a notification payload with every free-text string (log_tail lines, hook output, reasons) redacted. */
+export function redactPayload<T extends object>(payload: T, secrets: string[]): T {
+  const walk = (value: unknown): unknown => {
+    if (typeof value === 'string') return redactText(value, secrets);
+    if (Array.isArray(value)) return value.map(walk);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, walk(item)]));
+    return value;
+  };
+  return Object.fromEntries(Object.entries(payload).map(([key, value]) => [key, STRUCTURAL_FIELDS.has(key) ? value : walk(value)])) as T;
 }

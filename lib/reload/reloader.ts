@@ -31,16 +31,37 @@ export interface ReloadResult {
 export class Reloader {
   private configWatch: (() => Promise<void>) | null = null;
   private readonly sourceWatches = new Map<string, () => Promise<void>>();
-  private running: Promise<ReloadResult> | null = null;
+  private running: Promise<unknown> | null = null;
+  /** Set by close(): no watcher is created after it (shutdown). */
+  private closed = false;
 
   constructor(private readonly target: ReloadTarget) {}
 
   /** Reads the config file now; reloads never interleave (a second request waits for the first, then runs). */
   reload(trigger: string): Promise<ReloadResult> {
+    return this.serialised(() => this.reloadNow(trigger));
+  }
+
+  /**
+   * `restart SVC`: applies the file's whole config the way a reload does (globals, added and removed services,
+   * watchers), but of the changed services only `names` take their new definition, and none is restarted here:
+   * the caller restarts `names`; the others keep theirs until the next reload restarts them. Resolves false when the
+   * file is invalid (then the last good config stays).
+   */
+  reloadForRestart(names: string[], trigger: string): Promise<boolean> {
+    return this.serialised(async () => {
+      const next = this.readValidConfig();
+      if (!next || this.target.signal.aborted) return false;
+      await this.apply(next, trigger, new Set(names));
+      return true;
+    });
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
     const previous = this.running ?? Promise.resolve(null);
-    const next = previous.then(() => this.reloadNow(trigger));
+    const next = previous.then(work, work);
     this.running = next;
-    void next.finally(() => { if (this.running === next) this.running = null; });
+    void next.then(() => undefined, () => undefined).finally(() => { if (this.running === next) this.running = null; });
     return next;
   }
 
@@ -55,6 +76,7 @@ export class Reloader {
 
   private async reloadNow(trigger: string): Promise<ReloadResult> {
     const empty = { added: [], removed: [], changed: [], unchanged: [], warnings: [] };
+    if (this.target.signal.aborted) return { ok: false, error: 'the supervisor is shutting down', ...empty };
     let next: Config;
     try {
       next = loadConfig({ flag: this.target.config.file }).config;
@@ -66,12 +88,14 @@ export class Reloader {
     return this.apply(next, trigger);
   }
 
-  private async apply(next: Config, trigger: string): Promise<ReloadResult> {
+  /** `only`: a restart command's services; changed services not in it keep their running definition. */
+  private async apply(next: Config, trigger: string, only?: Set<string>): Promise<ReloadResult> {
     const target = this.target;
     const warnings = unappliableChanges(target.config, next);
     const nextConfig = { ...next, stateDir: target.config.stateDir };
     // The live definitions, not the last loaded file: `restart SERVICE` may have taken a newer one already
     const diff = diffServices([...target.services.values()].map((service) => service.config), next.services);
+    if (only) diff.changed = diff.changed.filter((config) => only.has(config.name));
     target.config = nextConfig;
     target.applyGlobals(nextConfig);
     const work: Promise<unknown>[] = [];
@@ -83,15 +107,18 @@ export class Reloader {
       work.push(service.enqueue(() => service.stop('removed from the config')));
     }
     for (const config of diff.added) {
+      // Shutdown has taken its list of services to stop: one added now would outlive the supervisor
+      if (target.signal.aborted) continue;
       const service = target.createService(config);
       target.services.set(config.name, service);
-      if (config.autostart) work.push(service.enqueue(() => service.start('user', 'added to the config')));
+      if (config.autostart) work.push(service.enqueue(() => target.signal.aborted ? Promise.resolve() : service.start('user', 'added to the config')));
       await this.watchSources(service);
     }
     for (const config of diff.changed) {
       const service = target.services.get(config.name)!;
       service.updateConfig(config);
       await this.watchSources(service);
+      if (only) continue; // the restart command restarts it
       const restart = requestRestart(service, 'config changed', { record: (e) => target.record(e), changed: () => target.changed(), hookTimeoutMs: next.hooks.timeoutMs, signal: target.signal });
       // A restart deferred by wait_idle must not hold the reload command for up to max_wait
       if (!config.waitIdle) work.push(restart);
@@ -100,7 +127,7 @@ export class Reloader {
     const result = {
       ok: true, added: diff.added.map((s) => s.name), removed: diff.removed, changed: diff.changed.map((s) => s.name), unchanged: diff.unchanged, warnings,
     };
-    target.record({ event: 'config_reloaded', added: result.added, removed: result.removed, changed: result.changed, unchanged: result.unchanged, reason: trigger, ...(warnings.length ? { warnings } : {}) });
+    if (!only || result.added.length + result.removed.length + result.changed.length > 0) target.record({ event: 'config_reloaded', added: result.added, removed: result.removed, changed: result.changed, unchanged: result.unchanged, reason: trigger, ...(warnings.length ? { warnings } : {}) });
     await Promise.all(work);
     target.changed();
     return result;
@@ -114,6 +141,7 @@ export class Reloader {
 
   private async configureAutoReload(): Promise<void> {
     const { config } = this.target;
+    if (this.closed) return;
     if (config.autoReload && !this.configWatch) {
       this.configWatch = await watchConfigFile(config.file, config.reloadDebounceMs, () => void this.reload('config file saved'));
     } else if (!config.autoReload && this.configWatch) {
@@ -124,7 +152,7 @@ export class Reloader {
 
   private async watchSources(service: Service): Promise<void> {
     await this.unwatchSources(service.name);
-    if (service.config.watch.length === 0) return;
+    if (service.config.watch.length === 0 || this.closed || service.disposed.aborted) return;
     const { config } = this.target;
     const close = await watchServiceSources(service.config, {
       excluded: [config.stateDir, config.logs.dir],
@@ -135,6 +163,8 @@ export class Reloader {
         });
       },
     });
+    // Closed (or the service removed) while chokidar scanned: nobody would close this watcher later
+    if (this.closed || service.disposed.aborted) return void close();
     this.sourceWatches.set(service.name, close);
   }
 
@@ -145,6 +175,7 @@ export class Reloader {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.configWatch?.();
     this.configWatch = null;
     await Promise.all([...this.sourceWatches.keys()].map((name) => this.unwatchSources(name)));

@@ -67,16 +67,28 @@ export async function runRestartSequence(context: SequenceContext, options: Sequ
   });
   const stopReason = options.kind === 'scheduled' ? 'scheduled restart' : 'user force-restart';
 
-  // A service the user stopped stays stopped: a restart refreshes what runs, it does not undo a decision
-  const toStart = context.services.filter((service) => service.state !== 'stopped');
+  // The list was taken before the hooks and wait_idle, which may last minutes: each step re-checks every service.
+  // A service the user stopped stays stopped: a restart refreshes what runs, it does not undo a decision.
+  const stillOurs = (service: Service) => !service.disposed.aborted && !options.signal?.aborted;
+  const toStart = new Map<Service, number>();
   await hooks('pre_restart', config.hooks.preRestart);
-  await step('stop', () => Promise.all(context.services.map((service) => service.enqueue(() => service.stop(stopReason)))));
+  await step('stop', () => Promise.all(context.services.filter(stillOurs).map((service) => service.enqueue(async () => {
+    if (!stillOurs(service)) return;
+    const wanted = service.state !== 'stopped';
+    await service.stop(stopReason);
+    // Our own stop is counted; any later one (a user's `stop`) means "leave it down"
+    if (wanted) toStart.set(service, service.stops);
+  }))));
   await hooks('post_stop', config.hooks.postStop);
   if (useGpu) await step('gpu_cleanup', () => cleanGpu(config, names, record));
   if (context.betweenStopAndStart) await step('rotate_logs', context.betweenStopAndStart);
   if (options.signal?.aborted) return durations;
   await hooks('pre_start', config.hooks.preStart);
-  await step('start', () => Promise.all(toStart.map((service) => service.enqueue(() => service.start('user', stopReason)))));
+  await step('start', () => Promise.all([...toStart].map(([service, stops]) => service.enqueue(async () => {
+    // Removed by a reload, stopped by the user, or the supervisor is shutting down: start nothing
+    if (!stillOurs(service) || service.stops !== stops) return;
+    await service.start('user', stopReason);
+  }))));
   return durations;
 }
 

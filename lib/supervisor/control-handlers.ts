@@ -71,17 +71,23 @@ export async function handleControlRequest(supervisor: ControlTarget, request: C
   }
 }
 
-function restartEach(supervisor: ControlTarget, request: ControlRequest): Promise<ControlResponse> {
-  // Never restart a stale definition: take the file's current one when it is valid
-  const fresh = supervisor.reloader.readValidConfig();
-  return each(supervisor, request, async (service) => {
-    const definition = fresh?.services.find((candidate) => candidate.name === service.name);
-    if (definition) service.updateConfig(definition);
+async function restartEach(supervisor: ControlTarget, request: ControlRequest): Promise<ControlResponse> {
+  const names = resolveServices(supervisor, request.services).map((service) => service.name); // unknown names refuse first
+  // Never restart a stale definition: apply the file's whole config as a reload does (watchers, globals, added and
+  // removed services), restarting only these; an invalid file keeps the last good one
+  await supervisor.reloader.reloadForRestart(names, `user ${request.command}`);
+  const removed = names.filter((name) => !supervisor.services.has(name)).map((name) => `${name} was removed from the config: stopped`);
+  const kept = names.filter((name) => supervisor.services.has(name));
+  // An empty list would mean "every service" to each()
+  if (kept.length === 0) return { ok: true, messages: removed };
+  const response = await each(supervisor, { ...request, services: kept }, async (service) => {
     const reason = `user ${request.command}`;
     await service.stop(reason);
+    if (service.disposed.aborted) return `${service.name} was removed from the config: stopped`;
     await service.start('user', reason);
     return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
   });
+  return { ...response, messages: [...(response.messages ?? []), ...removed] };
 }
 
 function describeSchedule(supervisor: ControlTarget): string {

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ensureDir } from '../core/atomic.ts';
+import { APPEND_NOFOLLOW, LOG_FILE_MODE, ensurePrivateDir } from '../core/secure-fs.ts';
 import { READY_FD_ENV } from './foreground.ts';
 import { statePaths } from '../config/paths.ts';
 import type { Config } from '../core/types.ts';
@@ -12,8 +12,8 @@ const LOG_TAIL_LINES = 15;
 
 export async function detachSupervisor(config: Config, argv: string[]): Promise<number> {
   const paths = statePaths(config.stateDir);
-  ensureDir(paths.dir);
-  const logFd = openSync(paths.supervisorLog, 'a');
+  ensurePrivateDir(paths.dir, 'state_dir');
+  const logFd = openSync(paths.supervisorLog, APPEND_NOFOLLOW, LOG_FILE_MODE);
   const args = [...process.execArgv, process.argv[1]!, ...withoutDetach(argv), '--config', config.file];
   const child = spawn(process.execPath, args, {
     cwd: dirname(config.file),

@@ -49,7 +49,9 @@ export async function runMain(argv: string[]): Promise<number> {
       const { detachSupervisor } = await import('./detach.ts');
       return await detachSupervisor(config, argv);
     }
-    const { runForeground } = await import('./foreground.ts');
+    const { runForeground, READY_FD_ENV } = await import('./foreground.ts');
+    // Launched by --detach: its output goes to supervisor.log, which rotates like the other logs
+    if (process.env[READY_FD_ENV]) (await import('../logs/supervisor-log.ts')).installSupervisorLog(statePaths(config.stateDir).supervisorLog, config.logs);
     return await runForeground(config);
   } catch (error) {
     if (error instanceof AlreadyRunningError) {

@@ -99,11 +99,18 @@ export function checkRestartLimit(restartTimes: number[], now: number, max: numb
   return { hit: true, reason: `restart limit ${max} in ${formatSeconds(windowMs)} reached` };
 }
 
-/** Fixed: restart_sec. Exponential: restart_sec doubled per consecutive failure, capped at restart_sec_max. */
+/** Exponential backoff never starts below this: doubling 0 stays 0, and a crash loop would spin at full speed. */
+export const EXPONENTIAL_BACKOFF_FLOOR_MS = 100;
+
+/**
+ * Fixed: restart_sec. Exponential: restart_sec (at least {@link EXPONENTIAL_BACKOFF_FLOOR_MS}) doubled per consecutive
+ * failure, capped at restart_sec_max.
+ */
 export function restartDelayMs(consecutiveFailures: number, policy: Pick<RestartPolicyConfig, 'restartSecMs' | 'restartBackoff' | 'restartSecMaxMs'>): number {
   if (policy.restartBackoff === 'fixed') return policy.restartSecMs;
   const doublings = Math.max(0, consecutiveFailures - 1);
-  return Math.min(policy.restartSecMs * 2 ** Math.min(doublings, 30), Math.max(policy.restartSecMaxMs, policy.restartSecMs));
+  const base = Math.max(policy.restartSecMs, EXPONENTIAL_BACKOFF_FLOOR_MS);
+  return Math.min(base * 2 ** Math.min(doublings, 30), Math.max(policy.restartSecMaxMs, base));
 }
 
 function formatSeconds(ms: number): string {

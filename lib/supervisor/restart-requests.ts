@@ -47,6 +47,7 @@ export function requestRestart(service: Service, reason: string, context: Restar
         // Removed from the config, stopped by the user, or restarted meanwhile: nothing left to do
         if (signal.aborted || service.state === 'stopped' || service.starts !== startsAtRequest) return;
         await service.stop(why);
+        if (signal.aborted) return; // shutdown (or removal) arrived during the stop: start nothing
         await service.start('user', why);
       });
     } finally {

@@ -44,6 +44,8 @@ export class Service {
   restartRequest: Promise<void> | null = null;
   /** How many processes this service has started: tells a pending restart that a newer start made it pointless. */
   starts = 0;
+  /** How many stops were asked for: tells a restart sequence that someone else stopped the service after it did. */
+  stops = 0;
   /** RUN_ENV of the current run: tells its processes from a previous run's leftovers. */
   private run = '';
   private readonly disposal = new AbortController();
@@ -97,8 +99,9 @@ export class Service {
     return this.currentState === 'starting' || this.currentState === 'running';
   }
 
-  /** Starts unless running; resolves once the process is running (or failed to spawn). */
+  /** Starts unless running or disposed (removed from the config, supervisor gone); resolves once the process is running (or failed to spawn). */
   async start(kind: StartKind, why?: string): Promise<void> {
+    if (this.disposed.aborted) return;
     if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing') return;
     if (kind === 'user' || kind === 'supervisor') {
       this.restarts = 0;
@@ -246,6 +249,7 @@ export class Service {
 
   /** Stops the whole tree (stop_signal, grace, SIGKILL, verify); resolves when nothing of it remains. */
   async stop(reason: string): Promise<void> {
+    this.stops++;
     const state = this.currentState;
     if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.timer)) {
       // BACKOFF -> STOPPED: nothing runs, cancel the pending start

@@ -4,7 +4,8 @@ import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ensureDir, writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { ensurePrivateDir } from '../core/secure-fs.ts';
 import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
 import { errorMessage } from '../core/errors.ts';
@@ -85,9 +86,10 @@ export class Supervisor {
 
   /** Lock, clean up what a killed predecessor left, listen, start the autostart services. */
   async start(): Promise<void> {
-    ensureDir(this.paths.dir);
-    ensureDir(this.paths.pidsDir);
-    ensureDir(this.paths.logsDir);
+    // 0700 when created; refused when another user owns one or others may write to it
+    ensurePrivateDir(this.paths.dir, 'state_dir');
+    ensurePrivateDir(this.paths.pidsDir, 'state_dir');
+    ensurePrivateDir(this.paths.logsDir, 'logs dir');
     this.releaseLock = await acquireSupervisorLock(this.paths.lockTarget, this.paths.supervisorPid, (error) => {
       this.events.record({ event: 'lock_compromised', reason: errorMessage(error) });
     });
@@ -232,9 +234,14 @@ export class Supervisor {
     if (!this.releaseLock) return;
     this.server?.close();
     this.scheduler.disarm();
-    await this.reloader.close();
+    // Abort first: a reload or restart sequence running now must not start anything from here on
     this.shuttingDown.abort();
-    await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
+    await this.reloader.close();
+    // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
+    await Promise.all([...this.services.values()].map((service) => service.enqueue(async () => {
+      await service.stop(`supervisor shutdown (${reason})`);
+      service.dispose();
+    })));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
     await this.web?.close();

@@ -177,8 +177,9 @@ describe('restartDelayMs: backoff', () => {
     assert.equal(restartDelayMs(10_000, exponential), 10_000, 'no overflow with many failures');
   });
 
-  test('exponential: restart_sec 0 stays 0', () => {
-    assert.equal(restartDelayMs(5, { ...exponential, restartSecMs: 0 }), 0);
+  test('exponential: restart_sec 0 starts from the 100 ms floor and doubles', () => {
+    assert.deepEqual([1, 2, 3].map((failures) => restartDelayMs(failures, { ...exponential, restartSecMs: 0 })), [100, 200, 400]);
+    assert.equal(restartDelayMs(5, { ...exponential, restartSecMs: 0, restartSecMaxMs: 0 }), 100, 'a restart_sec_max below the floor does not undo it');
   });
 
   test('exponential through decideRestart: doubles on quick crashes, resets after min_uptime', () => {
