@@ -7,6 +7,7 @@ import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
+import { normaliseMetrics, normaliseNats, type IntegrationContext } from './integrations.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from '../core/types.ts';
 
 /** Every default in one place. Durations in ms, sizes in bytes. */
@@ -60,6 +61,13 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const schedule = normaliseSchedule(raw, folder, seen, at);
   const logsDir = resolve(stateDir, raw.logs?.dir ?? DEFAULTS.logsDir);
   const notify = normaliseNotify(raw, context.env, at);
+  const integrations: IntegrationContext = {
+    folder, env: context.env, at,
+    expand: (value, path, key) => expandVariables(value, context.env, (variable) => at(path, key, `environment variable ${variable} is not set`)),
+  };
+  const nats = normaliseNats(raw, integrations);
+  if (nats) notify.nats = nats;
+  const metrics = normaliseMetrics(raw, integrations);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: context.file,
@@ -88,6 +96,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
     notify,
     autoReload: raw.auto_reload ?? false,
     reloadDebounceMs: raw.reload_debounce ?? DEFAULTS.reloadDebounceMs,
+    ...(metrics ? { metrics } : {}),
   };
 }
 

@@ -102,9 +102,35 @@ export interface WebhookConfig {
   retries: number;
 }
 
+export type NatsCredentials =
+  | { kind: 'creds'; file: string }
+  | { kind: 'user'; user: string; password: string }
+  | { kind: 'token'; token: string };
+
+/** notify.nats: events published on `<subjectPrefix>.<event>.<service_id>`. */
+export interface NatsConfig {
+  /** One or more servers (nats://host:port). */
+  servers: string[];
+  subjectPrefix: string;
+  /** Template; {service} and {host} expand. */
+  serviceId: string;
+  events: string[];
+  credentials: NatsCredentials | null;
+}
+
 export interface NotifyConfig {
   webhooks: WebhookConfig[];
   command: string | null;
+  /** Absent or null: no NATS sink. */
+  nats?: NatsConfig | null;
+}
+
+/** `metrics:`: GET /metrics on its own address. */
+export interface MetricsConfig {
+  /** host:port. */
+  listen: string;
+  /** Needed by clients that are not on loopback; null = loopback clients only. */
+  token: string | null;
 }
 
 export interface Config {
@@ -121,6 +147,8 @@ export interface Config {
   notify: NotifyConfig;
   autoReload: boolean;
   reloadDebounceMs: number;
+  /** Absent or null: no metrics endpoint of its own. */
+  metrics?: MetricsConfig | null;
 }
 
 /** One line of events.jsonl. Extra fields depend on `event`. */
