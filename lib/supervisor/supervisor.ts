@@ -21,6 +21,8 @@ import { Service } from './service.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
+import type { MetricsEndpoint } from '../metrics/endpoint.ts';
+import type { ResourceReader } from '../metrics/registry.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Pending webhook deliveries get this long to flush at shutdown. */
@@ -51,6 +53,10 @@ export class Supervisor {
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
   ready = false;
+  /** Loaded only when `metrics:` is configured. */
+  metrics: MetricsEndpoint | null = null;
+  /** Per-service resources and health for the metrics; the resource sampler (issue #10) replaces this. */
+  resourcesOf: ResourceReader = () => undefined;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -74,6 +80,7 @@ export class Supervisor {
         this.scheduler.reconfigure(next.schedule);
         this.notifier.reconfigure(next.notify);
         this.output.reconfigure(next);
+        if (next.metrics || this.metrics) void this.syncMetrics(next);
       },
       signal: this.shuttingDown.signal,
     });
@@ -97,6 +104,7 @@ export class Supervisor {
       if (JSON.stringify(this.notifier.stats()) !== this.lastNotifyStats) this.writeState();
     }, NOTIFY_STATS_INTERVAL_MS);
     this.notifyStatsTimer.unref();
+    if (this.config.metrics) await this.syncMetrics(this.config);
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
@@ -196,6 +204,11 @@ export class Supervisor {
     }
   }
 
+  private async syncMetrics(config: Config): Promise<void> {
+    const { syncMetrics } = await import('../metrics/endpoint.ts');
+    this.metrics = await syncMetrics(this, this.metrics, config.metrics ?? null);
+  }
+
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
     await this.reloader.reload('SIGHUP');
@@ -230,6 +243,7 @@ export class Supervisor {
     this.events.record({ event: 'supervisor_stopped', reason });
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
+    await this.metrics?.close();
     await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });
