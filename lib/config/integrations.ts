@@ -21,7 +21,7 @@ export interface IntegrationContext {
   expand: (value: string, path: (string | number)[], key: string) => string;
 }
 
-const SERVER_URL = /^(nats|tls|ws|wss):\/\/[^\s/]+(:\d+)?\/?$|^[^\s:/]+:\d+$/;
+const SERVER_URL = /^(nats|tls):\/\/[^\s/]+(:\d+)?\/?$|^[^\s:/]+:\d+$/;
 
 export function normaliseNats(raw: RawConfig, context: IntegrationContext): NatsConfig | null {
   const nats = raw.notify?.nats;

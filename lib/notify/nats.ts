@@ -4,6 +4,7 @@
  * (notifier.ts) instead of failing one by one; the outage is reported once through `stalled`.
  */
 import { readFileSync } from 'node:fs';
+import { probeNatsServers } from './nats-probe.ts';
 import type { NatsConnection, ConnectionOptions } from '@nats-io/transport-node';
 import { natsAccepts, natsMessages } from './nats-format.ts';
 import { redactUrl } from './redact.ts';
@@ -66,16 +67,18 @@ async function publishAll(link: NatsLink, messages: ReturnType<typeof natsMessag
   }
 }
 
-/** One connection and its state, watched through the client's status stream. */
+/** One connection and its state, watched through the client's status stream and closed() promise. */
 class NatsLink {
-  lastError = 'not connected yet';
+  lastError: string;
   private connection: NatsConnection | null = null;
   private connected = false;
   private connecting: Promise<void> | null = null;
   private closed = false;
   private readonly waiters = new Set<() => void>();
 
-  constructor(private readonly config: NatsConfig) {}
+  constructor(private readonly config: NatsConfig) {
+    this.lastError = `connecting to ${config.servers.join(', ')}`;
+  }
 
   /** The open connection; waits for it (reporting a wait longer than NATS_STALL_REPORT_MS); throws on auth errors, abort or deadline. */
   async ready(signal: AbortSignal, deadline: number | null, stalled?: (error: string) => void): Promise<NatsConnection> {
@@ -140,8 +143,17 @@ class NatsLink {
     this.permanentError = null;
     const { connect } = await import('@nats-io/transport-node');
     while (!this.closed) {
+      // The client leaks its socket when a server accepts and never sends INFO (its handshake timeout does not
+      // destroy it): only a server that answered a probe is handed to it
+      const probe = await probeNatsServers(this.config.servers, CONNECT_TIMEOUT_MS);
+      if (!probe.ok) {
+        this.lastError = probe.error;
+        this.wake();
+        await pause(RECONNECT_WAIT_MS);
+        continue;
+      }
       try {
-        const connection = await connect(await this.options());
+        const connection = await connect(await this.options(probe.server));
         if (this.closed) {
           await connection.close().catch(() => undefined);
           return;
@@ -182,20 +194,15 @@ class NatsLink {
       if (this.connection !== connection) return;
       this.connection = null;
       this.connected = false;
-      this.lastError = error ? describe(error) : 'connection closed';
+      this.lastError = error ? describe(error) : `connection to ${this.config.servers.join(', ')} closed`;
       this.wake();
     });
   }
 
-  private async options(): Promise<ConnectionOptions> {
-    const options: ConnectionOptions = {
-      servers: this.config.servers,
-      name: 'restart-control',
-      timeout: CONNECT_TIMEOUT_MS,
-      reconnect: true,
-      maxReconnectAttempts: -1,
-      reconnectTimeWait: RECONNECT_WAIT_MS,
-    };
+  private async options(server: string): Promise<ConnectionOptions> {
+    // No reconnect by the client: its reconnect loop has the same socket leak. A closed connection is replaced
+    // through openConnection (probe first); deliveries not confirmed by flush() are published again.
+    const options: ConnectionOptions = { servers: [server], name: 'restart-control', timeout: CONNECT_TIMEOUT_MS, reconnect: false };
     const credentials = this.config.credentials;
     if (credentials?.kind === 'user') Object.assign(options, { user: credentials.user, pass: credentials.password });
     else if (credentials?.kind === 'token') options.token = credentials.token;
