@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
+import { benchMetricsScrape } from './metrics.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -117,6 +118,9 @@ async function main(): Promise<void> {
   rows.push({ what: 'supervisor RSS with 50 services', result: `${rss.toFixed(1)} MiB`, target: '≤ 58 MiB', reference: "PM2's daemon" });
   const tree = await benchTree();
   rows.push({ what: '15-process tree, 5 ignoring SIGTERM: survivors / stop time', result: `${tree.survivors} / ${tree.stopMs.toFixed(0)} ms (stop_timeout ${tree.timeoutMs} ms)`, target: `0 / ≤ ${tree.timeoutMs + 100} ms`, reference: 'PM2 1.9 s; supervisord leaves 10–15 orphans' });
+  const metrics = await benchMetricsScrape();
+  rows.push({ what: `GET /metrics with ${metrics.services} services over HTTP, median of ${metrics.scrapes} (p95 ${metrics.p95Ms} / max ${metrics.maxMs} ms, ${Math.round(metrics.bytes / 1024)} KiB)`, result: `${metrics.medianMs} ms`, target: '< 50 ms', reference: '' });
+  rows.push({ what: `supervisor RSS with ${metrics.services} services and metrics on: idle / after the scrapes back to back`, result: `${metrics.idleRssMiB} / ${metrics.rssMiB} MiB`, target: '—', reference: 'compare with the 50-service row above' });
   try {
     const logs = benchLogsAsTheSupervisor();
     rows.push({ what: `${logs.lines} lines written as fast as possible, max_size 1MB, keep 5: writer start → last line on disk`, result: `${logs.ms.toFixed(0)} ms`, target: '≤ ~75 ms', reference: 'PM2 and supervisord ~70–80 ms' });
