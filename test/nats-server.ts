@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import { waitFor } from './helpers.ts';
 
 export function natsServerPath(): string | null {
@@ -90,7 +90,7 @@ export class Subscriber {
 
   private constructor(private readonly connection: NatsConnection) {}
 
-  static async open(url: string, subject = 'svc.registry.>', auth: { user?: string; pass?: string; token?: string } = {}): Promise<Subscriber> {
+  static async open(url: string, subject = 'svc.registry.>', auth: Pick<ConnectionOptions, 'user' | 'pass' | 'token' | 'authenticator'> = {}): Promise<Subscriber> {
     const connection = await connect({ servers: url, reconnectTimeWait: 50, maxReconnectAttempts: -1, ...auth });
     const subscriber = new Subscriber(connection);
     const subscription = connection.subscribe(subject);

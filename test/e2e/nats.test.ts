@@ -4,12 +4,16 @@
  * ./restart-control.ts. Skips, saying why, when nats-server is not installed.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { credsAuthenticator } from '@nats-io/transport-node';
 import { after, describe, test } from 'node:test';
 import { stringify } from 'yaml';
 import { waitFor } from '../helpers.ts';
 import { NatsServer, Subscriber, natsServerPath } from '../nats-server.ts';
-import { Sandbox, configText, type ServiceSpec } from '../support.ts';
+import { Sandbox, cleanEnv, configText, type ServiceSpec } from '../support.ts';
+import { operatorSetup } from '../nats-creds.ts';
 
 const SUITE = { timeout: 120_000 };
 const BINARY = natsServerPath();
@@ -179,6 +183,27 @@ describe('NATS: credentials', { ...SUITE, skip: SKIP }, () => {
     assert.equal(failures.length, 1, `one notify_failed while the credentials stay wrong: ${JSON.stringify(failures)}`);
     assert.match(String(failures[0]!.error), /authorization violation/i);
     assert.ok(!JSON.stringify(failures).includes('not-the-token'), 'the token is not shown');
+  });
+});
+
+describe('NATS: a creds file (operator mode, JWTs made by test/nats-creds.ts)', { ...SUITE, skip: SKIP }, () => {
+  test('a valid creds file publishes, from the config and through ${NATS_CREDS_FILE}; one signed by an unknown account is refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rc-creds-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const setup = operatorSetup(dir);
+    const nats = await server(setup.serverConfig);
+    const sub = await Subscriber.open(nats.url, 'svc.registry.>', { authenticator: credsAuthenticator(readFileSync(setup.credsFile)) });
+    cleanups.push(() => sub.close());
+    const good = box([{ name: 'idle', command: 'exec sleep 1000' }], { url: nats.url, credentials: '${NATS_CREDS_FILE}' });
+    const ok = await good.cli(['notify', 'test', '--event', 'gave_up'], { env: cleanEnv({ NATS_CREDS_FILE: setup.credsFile }) });
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    const received = await waitFor(() => sub.messages.find((message) => message.data.test === true), 5000, 'the test event');
+    assert.equal(received.subject, 'svc.registry.gave_up.example');
+
+    const stranger = box([{ name: 'idle', command: 'exec sleep 1000' }], { url: nats.url, credentials: { creds_file: setup.wrongCredsFile } });
+    const refused = await stranger.cli(['notify', 'test']);
+    assert.equal(refused.code, 1, refused.stdout + refused.stderr);
+    assert.match(refused.stdout, /^FAIL\s+nats nats:\/\/127\.0\.0\.1:\d+\s+.*Authorization Violation/mi);
   });
 });
 
