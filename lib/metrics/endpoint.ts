@@ -90,12 +90,13 @@ export interface MetricsHost {
 
 /**
  * Starts, moves or stops the metrics endpoint for `config`, returning the endpoint to keep. Never throws: a port that
- * is taken is recorded as a `metrics_error` event and supervision goes on.
+ * is taken is recorded as a `metrics_error` event and supervision goes on. `needed`: create the registry even without
+ * a server of its own (a web server mounts `metricsHandler(() => endpoint.metrics.render(), token)` at /metrics).
  */
-export async function syncMetrics(host: MetricsHost, existing: MetricsEndpoint | null, config: MetricsConfig | null): Promise<MetricsEndpoint | null> {
+export async function syncMetrics(host: MetricsHost, existing: MetricsEndpoint | null, config: MetricsConfig | null, needed = config !== null): Promise<MetricsEndpoint | null> {
   let endpoint = existing;
   try {
-    if (!endpoint && config) {
+    if (!endpoint && needed) {
       endpoint = await MetricsEndpoint.create(sourceOf(host));
       const created = endpoint;
       host.events.addSink((event) => created.record(event));
