@@ -1,7 +1,7 @@
 /** `npm run bench`: prints the benchmark table and writes it to bench/RESULTS.md. Never part of `npm test`. */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     rows.push({ what: 'log capture', result: `not run: ${(error as Error).message}`, target: '', reference: '' });
   }
   const table = [
-    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}.`,
+    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} at the end (other work on the machine skews every figure).`,
     '',
     '| benchmark | result | target | reference |',
     '|---|---|---|---|',
