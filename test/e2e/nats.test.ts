@@ -125,7 +125,7 @@ describe('NATS: an outage of the server', { ...SUITE, skip: SKIP }, () => {
     // On time: every restart during the outage came restart_sec after its crash, give or take scheduling noise
     const during = sandbox.events().filter((event) => event.service === 'flappy' && event.time > downAt && event.time < upAt);
     const crashes = during.filter((event) => event.event === 'crashed');
-    assert.ok(crashes.length >= 10, `kept crashing and restarting during the outage (${crashes.length} crashes)`);
+    assert.ok(crashes.length >= 5, `kept crashing and restarting during the outage (${crashes.length} crashes)`);
     for (const crash of crashes.slice(0, -1)) {
       const next = during.find((event) => event.event === 'started' && event.time > crash.time);
       assert.ok(next, `a start after the crash at ${crash.time}`);

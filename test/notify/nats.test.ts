@@ -49,7 +49,7 @@ describe('NATS sink without a working server', () => {
     assert.match(result.error ?? '', /ECONNREFUSED|connection refused|CONNECTION_REFUSED/i);
     assert.equal(result.stalls.length, 1, `one outage report: ${JSON.stringify(result.stalls)}`);
     assert.ok(result.ms >= 2900 && result.ms < 6000, `gave up after ${Math.round(result.ms)} ms (deadline 3000)`);
-    assert.ok(result.maxLagMs < 200, `event loop lag at most ${result.maxLagMs.toFixed(1)} ms`);
+    assert.ok(result.maxLagMs < 500, `event loop lag at most ${result.maxLagMs.toFixed(1)} ms`);
   });
 
   test('a server that accepts and never answers: the same, after the connect timeout, and no socket left open', async () => {
@@ -67,7 +67,7 @@ describe('NATS sink without a working server', () => {
     assert.ok(result.error, 'an error in words');
     assert.equal(result.stalls.length, 1);
     assert.ok(result.ms >= NATS_STALL_REPORT_MS && result.ms < 7000, `gave up after ${Math.round(result.ms)} ms`);
-    assert.ok(result.maxLagMs < 200, `event loop lag at most ${result.maxLagMs.toFixed(1)} ms`);
+    assert.ok(result.maxLagMs < 500, `event loop lag at most ${result.maxLagMs.toFixed(1)} ms`);
     assert.ok(sockets.length >= 1, 'it did connect');
     // @nats-io/transport-node leaves its socket open when the greeting never comes: none of ours may stay
     await waitFor(() => open === 0, 5000, `the sink's connections to the silent server closed (${open} open)`);
