@@ -106,6 +106,28 @@ describe('NATS: the seed subjects for a crash, restart, give-up sequence', { ...
   });
 });
 
+describe('NATS: hot reload', { ...SUITE, skip: SKIP }, () => {
+  test('a reload adds the sink to a running supervisor, and another removes it', async () => {
+    const nats = await server();
+    const sub = await subscriber(nats.url);
+    const services = [{ name: 'cam', command: 'exec sleep 1000' }];
+    const sandbox = new Sandbox(services);
+    cleanups.push(() => sandbox.cleanup());
+    await sandbox.startSupervisor();
+    writeFileSync(sandbox.configFile, configText(services) + stringify({ notify: { nats: { url: nats.url } } }));
+    assert.equal((await sandbox.cli(['reload'])).code, 0);
+    assert.equal((await sandbox.cli(['restart', 'cam'])).code, 0);
+    await waitFor(() => sub.of('svc.registry.started.cam').length === 1, 10_000, 'the start after the reload');
+    writeFileSync(sandbox.configFile, configText(services));
+    assert.equal((await sandbox.cli(['reload'])).code, 0);
+    assert.equal((await sandbox.cli(['restart', 'cam'])).code, 0);
+    await sandbox.waitForEvent('cam', 'started', 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    assert.equal(sub.of('svc.registry.started.cam').length, 1, 'nothing published once removed');
+    assert.equal(await statusNats(sandbox), undefined);
+  });
+});
+
 describe('NATS: an outage of the server', { ...SUITE, skip: SKIP }, () => {
   test('restarts stay on time while nats-server is down for 10 s; one notify_failed; delivery resumes', async () => {
     const nats = await server();
