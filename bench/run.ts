@@ -1,13 +1,14 @@
 /** `npm run bench`: prints the benchmark table and writes it to bench/RESULTS.md. Never part of `npm test`. */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
 import { benchWeb } from './web.bench.ts';
+import { benchMetricsScrape } from './metrics.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -118,6 +119,9 @@ async function main(): Promise<void> {
   rows.push({ what: 'supervisor RSS with 50 services', result: `${rss.toFixed(1)} MiB`, target: '≤ 58 MiB', reference: "PM2's daemon" });
   const tree = await benchTree();
   rows.push({ what: '15-process tree, 5 ignoring SIGTERM: survivors / stop time', result: `${tree.survivors} / ${tree.stopMs.toFixed(0)} ms (stop_timeout ${tree.timeoutMs} ms)`, target: `0 / ≤ ${tree.timeoutMs + 100} ms`, reference: 'PM2 1.9 s; supervisord leaves 10–15 orphans' });
+  const metrics = await benchMetricsScrape();
+  rows.push({ what: `GET /metrics with ${metrics.services} services over HTTP, median of ${metrics.scrapes} (p95 ${metrics.p95Ms} / max ${metrics.maxMs} ms, ${Math.round(metrics.bytes / 1024)} KiB)`, result: `${metrics.medianMs} ms`, target: '< 50 ms', reference: '' });
+  rows.push({ what: `supervisor RSS with ${metrics.services} services and metrics on: idle / after the scrapes back to back`, result: `${metrics.idleRssMiB} / ${metrics.rssMiB} MiB`, target: '—', reference: 'compare with the 50-service row above' });
   try {
     const logs = benchLogsAsTheSupervisor();
     rows.push({ what: `${logs.lines} lines written as fast as possible, max_size 1MB, keep 5: writer start → last line on disk`, result: `${logs.ms.toFixed(0)} ms`, target: '≤ ~75 ms', reference: 'PM2 and supervisord ~70–80 ms' });
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
   rows.push({ what: `supervisor RSS, 5 services: web off / web on with ${web.clients} pages open (event + log streams each)`, result: `${web.off.rssMiB.toFixed(1)} / ${web.on.rssMiB.toFixed(1)} MiB`, target: '≤ +10 MiB', reference: '' });
   rows.push({ what: `supervisor idle CPU over ${web.windowS} s: web off / web on with ${web.clients} pages open`, result: `${web.off.idleCpuPercent.toFixed(2)} / ${web.on.idleCpuPercent.toFixed(2)} %`, target: '≤ +1 % of a core', reference: '' });
   const table = [
-    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}.`,
+    `Measured ${new Date().toISOString()} on ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load average ${loadavg().map((load) => load.toFixed(1)).join(' ')} at the end (other work on the machine skews every figure).`,
     '',
     '| benchmark | result | target | reference |',
     '|---|---|---|---|',

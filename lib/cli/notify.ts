@@ -7,8 +7,8 @@ import type { CliIo } from './context.ts';
 
 export async function notifyTestCommand(io: CliIo, configFile: string, eventType: string): Promise<number> {
   const { config } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });
-  if (config.notify.webhooks.length === 0 && !config.notify.command) {
-    io.stderr('error: no notification sinks configured (notify.webhooks, notify.command or RESTART_CONTROL_WEBHOOK_URL)\n');
+  if (config.notify.webhooks.length === 0 && !config.notify.command && !config.notify.nats) {
+    io.stderr('error: no notification sinks configured (notify.webhooks, notify.command, notify.nats or RESTART_CONTROL_WEBHOOK_URL)\n');
     return 1;
   }
   const results = await sendTestNotification(config.notify, { host: hostname(), cwd: dirname(config.file), eventType });

@@ -35,7 +35,12 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
     : null;
   const system = await systemSnapshot(context.stateDir, { nvidiaSmi: findExecutable('nvidia-smi', context.env.PATH ?? '') !== null, gpuTimeoutMs: STATUS_GPU_TIMEOUT_MS });
   report.system = system;
-  if (state?.notify && Array.isArray(state.notify) && state.notify.length > 0) report.notify = { webhooks: state.notify };
+  if (state?.notify && Array.isArray(state.notify) && state.notify.length > 0) {
+    // The NATS sink's label is "nats <servers>" (lib/notify/nats.ts): it gets its own key
+    const sinks = state.notify as Array<{ sink: string }>;
+    const nats = sinks.find((sink) => sink.sink.startsWith('nats '));
+    report.notify = { webhooks: sinks.filter((sink) => sink !== nats), ...(nats ? { nats } : {}) };
+  }
   if (context.json) return;
   const lines: string[] = [];
   const schedule = report.schedule as { enabled: boolean; mode: string; expression: string; next_restart: string | null; remaining_s: number | null } | null;

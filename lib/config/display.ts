@@ -2,7 +2,7 @@
 import type { Origins } from './env.ts';
 import { msToDuration } from './duration.ts';
 import { MASK, collectSecrets, redactSecrets, redactUrl } from '../notify/redact.ts';
-import type { Config, ServiceConfig, WaitIdleConfig } from '../core/types.ts';
+import type { Config, NatsConfig, ServiceConfig, WaitIdleConfig } from '../core/types.ts';
 
 function waitIdle(value: WaitIdleConfig | null): unknown {
   return value && { command: value.command, poll: msToDuration(value.pollMs), max_wait: msToDuration(value.maxWaitMs) };
@@ -53,12 +53,22 @@ export function configToDisplay(config: Config, extras = false): Record<string, 
       })),
       // `${VAR}` values are masked, and any webhook secret pasted into the text too
       command: config.notify.command === null ? null : redactSecrets(config.notify.commandShown ?? config.notify.command, collectSecrets(config.notify)),
+      ...(config.notify.nats ? { nats: natsDisplay(config.notify.nats) } : {}),
     },
+    ...(config.metrics ? { metrics: { listen: config.metrics.listen, ...(config.metrics.token === null ? {} : { token: MASK }) } } : {}),
     auto_reload: config.autoReload,
     reload_debounce: msToDuration(config.reloadDebounceMs),
     ...(config.web ? { web: { listen: `${config.web.host.includes(':') ? `[${config.web.host}]` : config.web.host}:${config.web.port}`, base_path: config.web.basePath, token: config.web.token === null ? null : MASK } } : {}),
   };
   return extras ? display : withoutUnsetKeys(display) as Record<string, unknown>;
+}
+
+function natsDisplay(nats: NatsConfig): Record<string, unknown> {
+  const credentials = nats.credentials === null ? null : nats.credentials.kind === 'creds' ? { creds_file: nats.credentials.file } : MASK;
+  return {
+    url: nats.servers.map(redactUrl).join(','), subject_prefix: nats.subjectPrefix, service_id: nats.serviceId, events: nats.events,
+    ...(credentials === null ? {} : { credentials }),
+  };
 }
 
 /** Keys whose null means "not set" are left out: the schema does not take null for them. */

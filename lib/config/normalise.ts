@@ -9,6 +9,7 @@ import { DEFAULT_STATE_DIR } from './paths.ts';
 import { expandShellCommand } from './expand-shell.ts';
 import { MASK } from '../notify/redact.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
+import { normaliseMetrics, normaliseNats, type IntegrationContext } from './integrations.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebConfig, WebhookConfig } from '../core/types.ts';
 import { isLoopback, normaliseBasePath, parseListen } from '../web/address.ts';
 
@@ -64,6 +65,13 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const logsDir = resolve(stateDir, raw.logs?.dir ?? DEFAULTS.logsDir);
   const notify = normaliseNotify(raw, context.env, at);
   const web = normaliseWeb(raw, context.env, at);
+  const integrations: IntegrationContext = {
+    folder, env: context.env, at,
+    expand: (value, path, key) => expandVariables(value, context.env, (variable) => at(path, key, `environment variable ${variable} is not set`)),
+  };
+  const nats = normaliseNats(raw, integrations);
+  if (nats) notify.nats = nats;
+  const metrics = normaliseMetrics(raw, integrations);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: context.file,
@@ -93,6 +101,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
     autoReload: raw.auto_reload ?? false,
     reloadDebounceMs: raw.reload_debounce ?? DEFAULTS.reloadDebounceMs,
     web,
+    ...(metrics ? { metrics } : {}),
   };
 }
 

@@ -123,15 +123,36 @@ const webhook = v.strictObject({
   retries: v.optional(count),
 }, expected('a map'));
 
+const natsCredentials = v.union([
+  nonEmptyText,
+  v.strictObject({ user: nonEmptyText, password: text }),
+  v.strictObject({ token: nonEmptyText }),
+  v.strictObject({ creds_file: nonEmptyText }),
+], expected('a creds file path, "user:password", a token, or a map with user+password, token or creds_file'));
+
+const nats = v.strictObject({
+  url: nonEmptyText,
+  subject_prefix: v.optional(v.pipe(text, v.regex(/^[^\s*>.]+(\.[^\s*>.]+)*$/, 'expected subject tokens separated by dots, without spaces, * or >'))),
+  service_id: v.optional(nonEmptyText),
+  events: v.optional(stringList),
+  credentials: v.optional(v.nullable(natsCredentials)),
+}, expected('a map with a url: key'));
+
 const notify = v.strictObject({
   webhooks: v.optional(v.array(webhook, expected('a list of webhooks'))),
   command: v.optional(v.nullable(nonEmptyText)),
+  nats: v.optional(v.nullable(nats)),
 }, expected('a map'));
 
 const web = v.strictObject({
   listen: v.pipe(v.union([text, v.number()], expected('an address such as 127.0.0.1:7070')), v.transform(String)),
   base_path: v.optional(nonEmptyText),
   token: v.optional(v.nullable(text)),
+}, expected('a map with a listen: key'));
+
+const metrics = v.strictObject({
+  listen: v.pipe(text, v.regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/]+):\d{1,5}$/, 'expected host:port, such as 127.0.0.1:9464')),
+  token: v.optional(v.nullable(nonEmptyText)),
 }, expected('a map with a listen: key'));
 
 export const configSchema = v.strictObject({
@@ -145,6 +166,7 @@ export const configSchema = v.strictObject({
   auto_reload: v.optional(flag),
   reload_debounce: v.optional(duration),
   web: v.optional(v.nullable(web)),
+  metrics: v.optional(v.nullable(metrics)),
 }, expected('a map with a services: list'));
 
 export type RawConfig = v.InferOutput<typeof configSchema>;

@@ -102,12 +102,30 @@ export interface WebhookConfig {
   retries: number;
 }
 
+export type NatsCredentials =
+  | { kind: 'creds'; file: string }
+  | { kind: 'user'; user: string; password: string }
+  | { kind: 'token'; token: string };
+
+/** notify.nats: events published on `<subjectPrefix>.<event>.<service_id>`. */
+export interface NatsConfig {
+  /** One or more servers (nats://host:port). */
+  servers: string[];
+  subjectPrefix: string;
+  /** Template; {service} and {host} expand. */
+  serviceId: string;
+  events: string[];
+  credentials: NatsCredentials | null;
+}
+
 export interface NotifyConfig {
   webhooks: WebhookConfig[];
   /** `${VAR}` expanded, each value shell-quoted: what /bin/sh -c runs. */
   command: string | null;
   /** The command as `config` shows it: every `${VAR}` value replaced by `***`. */
   commandShown?: string | null;
+  /** Absent or null: no NATS sink. */
+  nats?: NatsConfig | null;
 }
 
 export interface WebConfig {
@@ -116,6 +134,14 @@ export interface WebConfig {
   /** Starts and ends with `/`. */
   basePath: string;
   /** null = read-only page, loopback only. */
+  token: string | null;
+}
+
+/** `metrics:`: GET /metrics on its own address. */
+export interface MetricsConfig {
+  /** host:port. */
+  listen: string;
+  /** Needed by clients that are not on loopback; null = loopback clients only. */
   token: string | null;
 }
 
@@ -135,6 +161,8 @@ export interface Config {
   reloadDebounceMs: number;
   /** null = no web page. */
   web: WebConfig | null;
+  /** Absent or null: no metrics endpoint of its own. */
+  metrics?: MetricsConfig | null;
 }
 
 /** One line of events.jsonl. Extra fields depend on `event`. */

@@ -87,7 +87,9 @@ export class Notifier {
       const index = previous.findIndex((queue) => queue.sink.key === sink.key);
       if (index === -1) return new DeliveryQueue(sink, this.deps.queueLimit ?? QUEUE_LIMIT, this.deps.retryBaseMs ?? RETRY_BASE_MS, (p, a) => this.onFailure(sink, p, a));
       const [kept] = previous.splice(index, 1);
-      kept!.sink = sink;
+      // A sink with a connection (NATS) keeps its own: same key, same settings, and the new one never connected
+      if (kept!.sink.close) void sink.close?.();
+      else kept!.sink = sink;
       return kept!;
     });
     for (const queue of previous) queue.abandon();
@@ -102,7 +104,7 @@ export class Notifier {
     }
   }
 
-  private onFailure(sink: Sink, payload: NotifyPayload, attempt: Attempt & { tries: number }): void {
+  private onFailure(sink: Sink, payload: NotifyPayload, attempt: Pick<Attempt, 'status' | 'error'> & { tries: number }): void {
     // A failure to deliver a notify_failed is only counted: recording it again could ping-pong between two broken sinks forever.
     if (payload.event === 'notify_failed') return;
     try {
@@ -121,16 +123,28 @@ export class Notifier {
   }
 }
 
+/** How long `notify test` waits for a NATS server that does not answer. */
+export const TEST_NATS_WAIT_MS = 5000;
+
 /** Sends one sample event to every sink (ignoring event filters), one try each, in parallel. */
 export async function sendTestNotification(config: NotifyConfig, options: { host: string; cwd: string; eventType?: string; fetchImpl?: typeof fetch }): Promise<TestResult[]> {
   const payload = sampleTestPayload(options.eventType ?? 'test', options.host);
   const secrets = collectSecrets(config);
-  return Promise.all(buildSinks(config, options.cwd, options.fetchImpl ?? fetch).map(async (sink): Promise<TestResult> => {
-    const started = performance.now();
-    const result = await sink.attempt(payload, new AbortController().signal);
-    const durationMs = Math.round(performance.now() - started);
-    return { sink: sink.label, ok: result.ok, ...(result.status === undefined ? {} : { status: result.status }), durationMs, ...(result.error === undefined ? {} : { error: redactSecrets(result.error, secrets) }) };
-  }));
+  // The test event goes on the bus whatever the sink's events list says
+  const testConfig = config.nats ? { ...config, nats: { ...config.nats, events: [...config.nats.events, payload.event] } } : config;
+  const sinks = buildSinks(testConfig, options.cwd, options.fetchImpl ?? fetch, { natsMaxWaitMs: TEST_NATS_WAIT_MS });
+  try {
+    return await Promise.all(sinks.map((sink) => testSink(sink, payload, secrets)));
+  } finally {
+    await Promise.all(sinks.map((sink) => sink.close?.()));
+  }
+}
+
+async function testSink(sink: Sink, payload: NotifyPayload, secrets: string[]): Promise<TestResult> {
+  const started = performance.now();
+  const result = await sink.attempt(payload, new AbortController().signal);
+  const durationMs = Math.round(performance.now() - started);
+  return { sink: sink.label, ok: result.ok, ...(result.status === undefined ? {} : { status: result.status }), durationMs, ...(result.error === undefined ? {} : { error: redactSecrets(result.error, secrets) }) };
 }
 
 /** A notify_failed names the sink that failed; that sink never gets it (if it is still broken, the retry storm would only grow). */
@@ -153,6 +167,8 @@ class DeliveryQueue {
   sent = 0;
   failed = 0;
   dropped = 0;
+  /** oncePerOutage sinks: a failure was reported and no delivery has succeeded since. */
+  private outage = false;
   private waiting: NotifyPayload[] = [];
   private running = false;
   private idleWaiters: Array<() => void> = [];
@@ -162,7 +178,7 @@ class DeliveryQueue {
     public sink: Sink,
     private readonly limit: number,
     private readonly retryBaseMs: number,
-    private readonly onFailure: (payload: NotifyPayload, attempt: Attempt & { tries: number }) => void,
+    private readonly onFailure: (payload: NotifyPayload, attempt: Pick<Attempt, 'status' | 'error'> & { tries: number }) => void,
   ) {}
 
   /** Waiting plus the one in flight. */
@@ -189,28 +205,38 @@ class DeliveryQueue {
     this.dropped += this.waiting.length;
     this.waiting = [];
     this.abort.abort();
+    void this.sink.close?.().catch(() => undefined);
   }
 
   private async drain(): Promise<void> {
     this.running = true;
     for (let payload = this.waiting.shift(); payload !== undefined; payload = this.waiting.shift()) {
       const attempt = await this.deliver(payload);
-      if (attempt.ok) this.sent++;
-      else if (this.abort.signal.aborted) this.dropped++;
+      if (attempt.ok) {
+        this.sent++;
+        this.outage = false;
+      } else if (this.abort.signal.aborted) this.dropped++;
       else {
         this.failed++;
-        this.onFailure(payload, attempt);
+        this.reportFailure(payload, attempt);
       }
     }
     this.running = false;
     for (const done of this.idleWaiters.splice(0)) done();
   }
 
+  private reportFailure(payload: NotifyPayload, attempt: Pick<Attempt, 'status' | 'error'> & { tries: number }): void {
+    if (this.sink.oncePerOutage && this.outage) return;
+    this.outage = true;
+    this.onFailure(payload, attempt);
+  }
+
   /** Retries with exponential backoff, only where the sink says a retry may help (network errors, 429, 5xx). */
   private async deliver(payload: NotifyPayload): Promise<Attempt & { tries: number }> {
     const { signal } = this.abort;
     for (let tries = 1; ; tries++) {
-      const attempt = await this.sink.attempt(payload, signal).catch((error: unknown): Attempt => ({ ok: false, error: String(error), retryable: false }));
+      const stalled = (error: string) => this.reportFailure(payload, { error, tries });
+      const attempt = await this.sink.attempt(payload, signal, stalled).catch((error: unknown): Attempt => ({ ok: false, error: String(error), retryable: false }));
       if (attempt.ok || !attempt.retryable || tries > this.sink.retries || signal.aborted) return { ...attempt, tries };
       try {
         await sleep(backoffMs(tries - 1, this.retryBaseMs), undefined, { signal });

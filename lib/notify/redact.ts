@@ -45,6 +45,10 @@ export function redactNotifyConfig(config: NotifyConfig): unknown {
 /** Every secret string of the config, for `redactSecrets` over error messages and log lines. */
 export function collectSecrets(config: NotifyConfig): string[] {
   const secrets = config.webhooks.flatMap(webhookSecrets);
+  for (const server of config.nats?.servers ?? []) secrets.push(...urlSecrets(server));
+  const credentials = config.nats?.credentials;
+  if (credentials?.kind === 'user') secrets.push(credentials.password);
+  if (credentials?.kind === 'token') secrets.push(credentials.token);
   return [...new Set(secrets)].filter((secret) => secret.length >= MIN_SCRUBBED_LENGTH);
 }
 

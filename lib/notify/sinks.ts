@@ -3,7 +3,9 @@ import { spawn } from 'node:child_process';
 import { tsShellCommand } from '../core/shell.ts';
 import { buildBody, signBody, SIGNATURE_HEADER, type NotifyPayload } from './format.ts';
 import { redactUrl } from './redact.ts';
+import { buildNatsSink } from './nats.ts';
 import type { EventRecord, NotifyConfig, WebhookConfig } from '../core/types.ts';
+import type { Attempt, Sink, SinkOptions } from './sink-types.ts';
 
 /** The command sink's timeout: the webhooks' default. */
 export const COMMAND_TIMEOUT_MS = 5000;
@@ -11,17 +13,7 @@ export const COMMAND_TIMEOUT_MS = 5000;
 const STDERR_GRACE_MS = 200;
 const ERROR_TEXT_LIMIT = 200;
 
-export interface Attempt { ok: boolean; status?: number; error?: string; retryable: boolean }
-
-export interface Sink {
-  /** Same key after a reload = same queue. */
-  key: string;
-  /** What stats and notify_failed show: the redacted URL, or 'command'. */
-  label: string;
-  retries: number;
-  accepts: (event: EventRecord) => boolean;
-  attempt: (payload: NotifyPayload, signal: AbortSignal) => Promise<Attempt>;
-}
+export type { Attempt, Sink, SinkOptions } from './sink-types.ts';
 
 /** No `events` list = every event but `started`; no `services` list = all. Events about no service pass every service filter. */
 export function acceptsEvent(filter: Pick<WebhookConfig, 'events' | 'services'>, event: EventRecord): boolean {
@@ -34,7 +26,7 @@ export function shellCommandFor(command: string): string {
   return tsShellCommand(command.trim());
 }
 
-export function buildSinks(config: NotifyConfig, cwd: string, fetchImpl: typeof fetch): Sink[] {
+export function buildSinks(config: NotifyConfig, cwd: string, fetchImpl: typeof fetch, options: SinkOptions = {}): Sink[] {
   const sinks: Sink[] = config.webhooks.map((hook) => ({
     key: `webhook:${JSON.stringify({ ...hook, events: undefined, services: undefined })}`,
     label: redactUrl(hook.url),
@@ -46,6 +38,7 @@ export function buildSinks(config: NotifyConfig, cwd: string, fetchImpl: typeof 
   if (command !== null) {
     sinks.push({ key: `command:${cwd}:${command}`, label: 'command', retries: 0, accepts: (event) => acceptsEvent({ events: null, services: null }, event), attempt: (payload, signal) => runCommand(command, cwd, payload, signal) });
   }
+  if (config.nats) sinks.push(buildNatsSink(config.nats, { maxWaitMs: options.natsMaxWaitMs ?? null }));
   return sinks;
 }
 

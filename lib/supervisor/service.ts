@@ -176,7 +176,8 @@ export class Service {
     if (classifyExit(exit) === 'success') {
       this.deps.emit({ event: 'exited', service: this.name, exit_code: 0, restart_policy: this.config.restart, will_restart: willRestart, reason });
     } else {
-      this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason });
+      // giving_up: a gave_up follows, so buses that announce a final stop (NATS `stop`) wait for it
+      this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason, ...(decision.action === 'give-up' ? { giving_up: true } : {}) });
     }
     if (decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(this.lastPid)) {
       // Nothing is left in the process group: restart at once, and look for escapees (setsid) just after the spawn

@@ -23,6 +23,8 @@ import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
+import type { MetricsEndpoint } from '../metrics/endpoint.ts';
+import type { ResourceReader } from '../metrics/registry.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Pending webhook deliveries get this long to flush at shutdown. */
@@ -55,6 +57,10 @@ export class Supervisor {
   /** The web page, when `web.listen` is set; lib/web loads only then. */
   private web: AttachedWeb | null = null;
   ready = false;
+  /** Loaded only when `metrics:` is configured. */
+  metrics: MetricsEndpoint | null = null;
+  /** Per-service resources and health for the metrics; the resource sampler (issue #10) replaces this. */
+  resourcesOf: ResourceReader = () => undefined;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -79,6 +85,7 @@ export class Supervisor {
         this.notifier.reconfigure(next.notify);
         this.output.reconfigure(next);
         this.web?.reconfigure(next);
+        if (next.metrics || next.web || this.metrics) void this.syncMetrics(next);
       },
       signal: this.shuttingDown.signal,
     });
@@ -103,10 +110,12 @@ export class Supervisor {
       if (JSON.stringify(this.notifier.stats()) !== this.lastNotifyStats) this.writeState();
     }, NOTIFY_STATS_INTERVAL_MS);
     this.notifyStatsTimer.unref();
+    if (this.config.metrics || this.config.web) await this.syncMetrics(this.config);
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     if (this.config.web) this.web = await (await import('../web/attach.ts')).attachWeb(this);
+    this.mountWebMetrics();
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
     this.scheduler.arm();
@@ -207,6 +216,24 @@ export class Supervisor {
     }
   }
 
+  /** The registry exists when either `metrics:` or `web:` is set: the web page serves it at <base_path>metrics. */
+  private async syncMetrics(config: Config): Promise<void> {
+    const { syncMetrics } = await import('../metrics/endpoint.ts');
+    this.metrics = await syncMetrics(this, this.metrics, config.metrics ?? null, Boolean(config.metrics || config.web));
+  }
+
+  /** GET /metrics on web.listen, under the page's own access rules (free on loopback, the token beyond it). */
+  private mountWebMetrics(): void {
+    this.web?.server.mount('metrics', async (_request, response) => {
+      try {
+        const { contentType, body } = await this.metrics!.metrics.render();
+        response.writeHead(200, { 'content-type': contentType }).end(body);
+      } catch (error) {
+        response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${errorMessage(error)}\n`);
+      }
+    });
+  }
+
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
     await this.reloader.reload('SIGHUP');
@@ -247,6 +274,7 @@ export class Supervisor {
     await this.web?.close();
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
+    await this.metrics?.close();
     await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });

@@ -57,6 +57,15 @@ describe('web page API through ./run.ts', { timeout: 90_000 }, () => {
     assert.deepEqual(JSON.parse(line), crashed);
   });
 
+  test('GET metrics on web.listen: the Prometheus registry, free on loopback', async () => {
+    const response = await fetch(`${base}metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+    const body = await response.text();
+    assert.match(body, /^restartctl_build_info\{version="[^"]+"\} 1$/m);
+    assert.match(body, /^restartctl_service_up\{service="steady"\} 1$/m);
+  });
+
   test('a wrong token is counted in the events once', async () => {
     for (let i = 0; i < 3; i++) await fetch(`${base}api/status`, { headers: { authorization: 'Bearer nope' } });
     const failure = await waitFor(() => box.events().find((e) => e.event === 'web_auth_failed'), 5000, 'web_auth_failed');
