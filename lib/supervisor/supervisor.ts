@@ -13,13 +13,14 @@ import { acquireSupervisorLock } from './lock.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { OutputRouter } from '../logs/output.ts';
 import { serviceMarker, stateDirHash, statePaths, type StatePaths } from '../config/paths.ts';
-import { procStartTime, readEnvVar } from '../process/proc.ts';
+import { procStartTime } from '../process/proc.ts';
 import { Reloader } from '../reload/reloader.ts';
 import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
 import { handleControlRequest } from './control-handlers.ts';
-import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
+import { markedProcessesIn, stopTree } from '../process/tree.ts';
+import { sharedProcessTable } from '../process/table.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
@@ -46,7 +47,6 @@ export class Supervisor {
   readonly reloader: Reloader;
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
-  private readonly markerCache = new MarkerCache();
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -144,7 +144,6 @@ export class Supervisor {
   createService(config: Config['services'][number]): Service {
     return new Service(config, {
       marker: serviceMarker(this.config.stateDir, config.name),
-      markerCache: this.markerCache,
       baseEnv: process.env,
       emit: (event) => this.events.record(event),
       changed: () => this.scheduleStateWrite(),
@@ -155,10 +154,8 @@ export class Supervisor {
   /** A SIGKILLed supervisor leaves its services running: stop every tree that carries our marker. */
   private async stopLeftovers(): Promise<void> {
     const markers = new Map<string, number[]>();
-    for (const pid of findMarked(`${stateDirHash(this.config.stateDir)}/`)) {
-      const marker = readEnvVar(pid, MARKER_ENV);
-      if (marker) markers.set(marker, [...(markers.get(marker) ?? []), pid]);
-    }
+    const snapshot = await sharedProcessTable().next();
+    for (const { pid, marker } of markedProcessesIn(snapshot, `${stateDirHash(this.config.stateDir)}/`)) markers.set(marker, [...(markers.get(marker) ?? []), pid]);
     await Promise.all([...markers].map(async ([marker, pids]) => {
       const name = marker.slice(marker.indexOf('/') + 1);
       const service = this.services.get(name)?.config;
