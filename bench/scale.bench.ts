@@ -88,7 +88,7 @@ async function startRc(root: string, n: number, ignoring: number): Promise<Runni
   const config = join(dir, 'rc.yaml');
   writeFileSync(config, rcYaml(n, ignoring));
   const child = spawn(join(root, 'run.ts'), ['--config', config], { stdio: 'ignore' });
-  const socket = join(dir, '.restart-control', 'supervisor.sock');
+  const socket = join(dir, '.restart-control', 'control.sock');
   const running: Running = {
     pid: child.pid!, child, dir,
     ping: async () => { await sendControlRequest(socket, { command: 'ping' }); },

@@ -1,5 +1,5 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -18,12 +18,15 @@ import { Reloader } from '../reload/reloader.ts';
 import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
+import { PidFiles } from './pid-files.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { markedProcessesIn, stopTree } from '../process/tree.ts';
 import { sharedProcessTable } from '../process/table.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
+/** Least time between two state.json writes caused by service changes. */
+const STATE_WRITE_GAP_MS = 20;
 /** Pending webhook deliveries get this long to flush at shutdown. */
 const NOTIFY_FLUSH_MS = 5000;
 
@@ -39,6 +42,8 @@ export class Supervisor {
   private server: Server | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   private stateWritePending = false;
+  private lastStateWriteAt = -Infinity;
+  private readonly pidFiles: PidFiles;
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
@@ -54,6 +59,7 @@ export class Supervisor {
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
+    this.pidFiles = new PidFiles(this.paths.pidsDir);
     this.output = new OutputRouter(config, (event) => this.events.record(event));
     this.notifier = new Notifier(config.notify, {
       host: hostname(),
@@ -164,13 +170,17 @@ export class Supervisor {
     }));
   }
 
+  /** One write for every change of a turn of the event loop (a crash storm's exits arrive together), at most one per STATE_WRITE_GAP_MS. */
   private scheduleStateWrite(): void {
     if (this.stateWritePending) return;
     this.stateWritePending = true;
-    queueMicrotask(() => {
+    const write = () => {
       this.stateWritePending = false;
       this.writeState();
-    });
+    };
+    const wait = this.lastStateWriteAt + STATE_WRITE_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(write, wait);
+    else setImmediate(write);
   }
 
   writeState(): void {
@@ -181,16 +191,9 @@ export class Supervisor {
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
     };
+    this.lastStateWriteAt = performance.now();
     writeJsonAtomic(this.paths.state, state);
-    for (const service of state.services) {
-      const pidFile = `${this.paths.pidsDir}/${service.name}.pid`;
-      if (service.pid) writeFileAtomic(pidFile, `${service.pid}\n`);
-      else rmSync(pidFile, { force: true });
-    }
-    // Services removed by a reload leave no stale pid file behind
-    for (const name of readdirSync(this.paths.pidsDir)) {
-      if (name.endsWith('.pid') && !this.services.has(name.slice(0, -'.pid'.length))) rmSync(`${this.paths.pidsDir}/${name}`, { force: true });
-    }
+    this.pidFiles.sync(state.services);
   }
 
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
