@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
+import { spawnGate } from './spawn-gate.ts';
 import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess } from '../process/tree.ts';
 import type { ProcessTable } from '../process/table.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
@@ -111,24 +112,20 @@ export class Service {
     await this.spawnChild(why ?? (kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`));
   }
 
-  private spawnChild(reason: string): Promise<void> {
+  private async spawnChild(reason: string): Promise<void> {
     this.setState('starting', reason);
     this.starts++;
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     this.run = `${process.pid}.${this.starts}`;
+    const environment = { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run };
     let child: ChildProcess;
     try {
-      child = spawn(file, args, {
-        cwd,
-        env: { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = await spawnGate.run(() => spawn(file, args, { cwd, env: environment, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
     } catch (error) {
       // Some failures (E2BIG, a cwd that is not a folder) throw instead of emitting 'error'
       this.spawnFailed(error as Error);
-      return Promise.resolve();
+      return;
     }
     this.child = child;
     this.lastPid = child.pid ?? 0;
@@ -137,7 +134,7 @@ export class Service {
     // On Linux spawn() returns a pid only once the exec has succeeded: the process runs now, not at the 'spawn' event
     if (child.pid !== undefined) {
       this.enterRunning(child, reason);
-      return Promise.resolve();
+      return;
     }
     return new Promise((resolve) => {
       child.once('spawn', () => {

@@ -26,7 +26,7 @@ import type { Config, EventRecord, StateFile } from '../core/types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Least time between two state.json writes caused by service changes. */
-const STATE_WRITE_GAP_MS = 20;
+const STATE_WRITE_GAP_MS = 50;
 /** Pending webhook deliveries get this long to flush at shutdown. */
 const NOTIFY_FLUSH_MS = 5000;
 
