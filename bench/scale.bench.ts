@@ -213,3 +213,33 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   if (values.only !== 'rc' && hasSupervisord()) out.supervisord = await benchScale('supervisord', n);
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
+
+/** One /proc walk with at least `count` processes on the machine: in one go, and the longest slice of a sliced walk. */
+export async function benchWalk(count: number): Promise<{ processes: number; wholeMs: number; sliceMs: number }> {
+  const { ProcessTable } = await import('../lib/process/table.ts');
+  const children: ChildProcess[] = [];
+  try {
+    const have = new ProcessTable().walkNow().processes.length;
+    for (let i = have; i < count; i++) children.push(spawn('sleep', ['1000'], { stdio: 'ignore', detached: true }));
+    await delay(500);
+    const table = new ProcessTable({ minIntervalMs: 0 });
+    const whole: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      table.walkNow();
+      whole.push(performance.now() - started);
+    }
+    let longest = 0;
+    for (let i = 0; i < 5; i++) {
+      let last = performance.now();
+      const gaps: number[] = [];
+      const probe = setInterval(() => { const now = performance.now(); gaps.push(now - last); last = now; }, 0);
+      await table.next();
+      clearInterval(probe);
+      longest = Math.max(longest, median(gaps));
+    }
+    return { processes: table.latest?.processes.length ?? 0, wholeMs: median(whole), sliceMs: longest };
+  } finally {
+    for (const child of children) child.kill('SIGKILL');
+  }
+}
