@@ -18,6 +18,7 @@ const HERE_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const IGNORE_TERM = join(HERE_ROOT, 'test', 'fixtures', 'ignore-term.sh');
 const IDLE_MS = 10_000;
 const STOP_TIMEOUT_S = 1;
+const STORM_LIMIT_MS = 180_000;
 
 export interface ScaleFigures {
   services: number;
@@ -160,8 +161,9 @@ async function measureStorm(running: Running, n: number): Promise<{ ms: number; 
   })();
   const started = performance.now();
   for (const pid of old) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ } }
-  await waitFor(() => childrenOf(running.pid).filter((pid) => !old.has(pid)).length >= n, 300_000, 'every service on a new pid', 10);
-  const ms = performance.now() - started;
+  // Given up after STORM_LIMIT_MS (main took longer than that here): reported as "> limit", not as a failure
+  const ms = await waitFor(() => childrenOf(running.pid).filter((pid) => !old.has(pid)).length >= n, STORM_LIMIT_MS, 'every service on a new pid', 10)
+    .then(() => performance.now() - started, () => Infinity);
   done = true;
   await pinger;
   return { ms, cpuMs: (processCpuTimeMs(running.pid) ?? 0) - cpuBefore, pings, pingFailures };

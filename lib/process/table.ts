@@ -147,6 +147,11 @@ export class ProcessTable {
     return scheduled;
   }
 
+  /** The shared snapshot for users of the table (samplers, identity checks): the same as next(). */
+  snapshot(): Promise<ProcessSnapshot> {
+    return this.next();
+  }
+
   private intervalPassed(): Promise<void> {
     const wait = Math.max(0, this.lastWalkStartedAt + this.minIntervalMs - performance.now());
     return new Promise((resolve) => {

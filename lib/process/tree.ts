@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { processKey } from './markers.ts';
 import { hasProc, isAlive, isExited, procStartTime, readProcStat, type ProcStat } from './proc.ts';
-import type { StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
+import type { SpareProcess, StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
 import { sharedProcessTable, type ProcessSnapshot } from './table.ts';
 import { belongsTo, collectTree, isCandidate, newTreeMemory, type RootStatus } from './tree-members.ts';
 import { sendSignal, stopTreeWithoutProc } from './tree-fallback.ts';
@@ -32,6 +32,11 @@ export interface MarkedProcess {
 /** Live pids of the tree; never includes the caller or pid 1. `_cache` is unused (the process table keeps markers). */
 export function findTree(root: TreeRoot | null, marker?: string, _cache?: unknown): number[] {
   return collectTree(sharedProcessTable().walkNow(), root, marker, newTreeMemory()).members.map((stat) => stat.pid);
+}
+
+/** Members of a tree in a snapshot the caller already has (e.g. from `sharedProcessTable().snapshot()`): no walk. */
+export function treeIn(snapshot: ProcessSnapshot, root: TreeRoot | null, marker?: string, spare?: SpareProcess): ProcStat[] {
+  return collectTree(snapshot, root, marker, newTreeMemory(), spare).members;
 }
 
 /** Spares the run that replaced a crashed one: its run id (RUN_ENV), and its session, group and descendants. */
