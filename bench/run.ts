@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
-import { benchScale, benchWalk, hasSupervisord, type ScaleFigures } from './scale.bench.ts';
+import { benchCrashLoop, benchScale, benchWalk, hasSupervisord, type ScaleFigures } from './scale.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -134,6 +134,8 @@ async function scaleRows(rows: Row[]): Promise<void> {
   rows.push({ what: `\`status --json\` with ${n} services, median of 5`, result: `${ours.statusMs?.toFixed(0)} ms`, target: '≤ 100 ms', reference: '' });
   rows.push({ what: `shutdown (SIGTERM to the supervisor), ${n} services that exit at SIGTERM`, result: `${(ours.shutdownMs / 1000).toFixed(2)} s${ratio(ours.shutdownMs, theirs?.shutdownMs)}`, target: '≤ 1 s', reference: ref(`${((theirs?.shutdownMs ?? 0) / 1000).toFixed(2)} s`) });
   rows.push({ what: `shutdown, ${n} services, 5 ignoring SIGTERM (stop_timeout ${ours.stopTimeoutS} s)`, result: `${(ours.shutdownIgnoringMs / 1000).toFixed(2)} s${ratio(ours.shutdownIgnoringMs, theirs?.shutdownIgnoringMs)}`, target: `≤ ${ours.stopTimeoutS + 0.3} s`, reference: ref(`${((theirs?.shutdownIgnoringMs ?? 0) / 1000).toFixed(2)} s (stopwaitsecs ${ours.stopTimeoutS})`) });
+  const loop = await benchCrashLoop();
+  rows.push({ what: `a service that exits at once, \`restart_sec: 0\`, no limit: restarts / supervisor CPU over ${loop.seconds} s`, result: `${loop.restarts} / ${loop.cpuPercent.toFixed(1)} % of one core`, target: '≤ 10 a second (100 ms floor)', reference: 'main: 2,300 restarts, 76 % of a core' });
   const walk = await benchWalk(2000);
   rows.push({ what: `one /proc walk at ${walk.processes} processes: whole, in one go / each slice of the shared walk (median)`, result: `${walk.wholeMs.toFixed(1)} ms / ${walk.sliceMs.toFixed(1)} ms`, target: 'a few ms per slice', reference: '' });
 }

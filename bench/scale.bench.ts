@@ -247,3 +247,27 @@ export async function benchWalk(count: number): Promise<{ processes: number; who
     for (const child of children) child.kill('SIGKILL');
   }
 }
+
+/** One service that exits at once, `restart_sec: 0`, no limit: restarts and supervisor CPU over `seconds`. */
+export async function benchCrashLoop(root = HERE_ROOT, seconds = 10): Promise<{ restarts: number; cpuPercent: number; seconds: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'rc-scale-loop-'));
+  const config = join(dir, 'rc.yaml');
+  writeFileSync(config, 'services:\n  - name: loop\n    command: "exit 1"\n    restart: always\n    restart_sec: 0\n    restart_max: 0\n');
+  const child = spawn(join(root, 'run.ts'), ['--config', config], { stdio: 'ignore' });
+  const events = () => { try { return readFileSync(join(dir, '.restart-control', 'events.jsonl'), 'utf8'); } catch { return ''; } };
+  try {
+    await waitFor(() => events().includes('supervisor_started'), 30_000, 'supervisor_started', 50);
+    await delay(1000);
+    const startsBefore = events().split('"event":"started"').length;
+    const cpuBefore = processCpuTimeMs(child.pid!) ?? 0;
+    const started = performance.now();
+    await delay(seconds * 1000);
+    const cpuMs = (processCpuTimeMs(child.pid!) ?? 0) - cpuBefore;
+    const elapsed = performance.now() - started;
+    return { restarts: events().split('"event":"started"').length - startsBefore, cpuPercent: (cpuMs / elapsed) * 100, seconds };
+  } finally {
+    child.kill('SIGTERM');
+    await waitFor(() => !alive(child.pid!), 30_000, 'supervisor exit', 20).catch(() => child.kill('SIGKILL'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
