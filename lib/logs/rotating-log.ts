@@ -1,6 +1,7 @@
 /** A rotating, line-safe log sink: service output, restart.log and events.jsonl all go through it. */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
+import { IDLE_CHECK_FACTOR, registerIdentityCheck } from './identity-checks.ts';
 import { LogFile } from './rotate.ts';
 import type { LogsConfig } from '../core/types.ts';
 
@@ -24,7 +25,10 @@ export interface RotatingLogOptions {
   maxBufferBytes?: number;
   /** Delay between attempts while failing. @default 1000 */
   retryMs?: number;
-  /** How often to check that `file` still names the open file (deleted, moved away, directory replaced). @default 1000 */
+  /**
+   * How often to check that `file` still names the open file (deleted, moved away, directory replaced): before a write
+   * at most this often, and for an idle log every IDLE_CHECK_FACTOR × this, on one timer shared by every log. @default 1000
+   */
   checkMs?: number;
   /** Line written where lines were dropped; null = write nothing there. @default {@link droppedLinesNote} */
   recoveryNote?: ((info: { droppedLines: number }) => string) | null;
@@ -69,7 +73,8 @@ export class RotatingLog extends EventEmitter {
   private pendingSettings: { file: string; done: Array<() => void> } | null = null;
   private closed = false;
   private retryTimer: NodeJS.Timeout | null = null;
-  private readonly checkTimer: NodeJS.Timeout;
+  private lastCheckAt = performance.now();
+  private readonly unregisterCheck: () => void;
 
   /** The path written to now (a logs reload may move it). */
   get file(): string {
@@ -87,9 +92,15 @@ export class RotatingLog extends EventEmitter {
       recoveryNote: options.recoveryNote === undefined ? droppedLinesNote : options.recoveryNote,
     };
     this.disk = new LogFile(options.file, this.options, () => this.closed);
-    this.checkTimer = setInterval(() => {
-      if (this.disk.isOpen && !this.failing) { this.checkDue = true; this.kick(); }
-    }, this.options.checkMs).unref();
+    const checkMs = this.options.checkMs;
+    this.unregisterCheck = registerIdentityCheck({
+      checkMs,
+      idleTick: (now) => {
+        if (!this.disk.isOpen || this.failing || now - this.lastCheckAt < checkMs * IDLE_CHECK_FACTOR) return;
+        this.checkDue = true;
+        this.kick();
+      },
+    });
     this.kick(); // create the file now, so `logs -f` has something to follow
   }
 
@@ -151,7 +162,7 @@ export class RotatingLog extends EventEmitter {
   }
 
   private async shutdown(): Promise<void> {
-    clearInterval(this.checkTimer);
+    this.unregisterCheck();
     if (!this.failing) await this.flush();
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -190,7 +201,12 @@ export class RotatingLog extends EventEmitter {
 
   private async cycle(): Promise<void> {
     for (;;) {
-      if (this.checkDue) { this.checkDue = false; await this.disk.checkIdentity(); }
+      // On write, at most every checkMs; the shared timer sets checkDue for idle logs
+      if (this.checkDue || (this.queue.length > 0 && performance.now() - this.lastCheckAt >= this.options.checkMs)) {
+        this.checkDue = false;
+        this.lastCheckAt = performance.now();
+        await this.disk.checkIdentity();
+      }
       if (this.pendingSettings) {
         const { file, done } = this.pendingSettings;
         this.pendingSettings = null;

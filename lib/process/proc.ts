@@ -115,6 +115,27 @@ export function readEnvVar(pid: number, name: string): string | null {
   return null;
 }
 
+/** Several variables from one read of /proc/PID/environ; null when the file is unreadable (gone, EACCES). */
+export function readEnvVars(pid: number, names: readonly string[]): Map<string, string> | null {
+  let environ: Buffer;
+  try {
+    environ = readFileSync(`${PROC_ROOT}/${pid}/environ`);
+  } catch {
+    return null;
+  }
+  const found = new Map<string, string>();
+  for (const name of names) {
+    const key = Buffer.from(`${name}=`);
+    for (let at = environ.indexOf(key); at >= 0; at = environ.indexOf(key, at + 1)) {
+      if (at > 0 && environ[at - 1] !== 0) continue;
+      const end = environ.indexOf(0, at);
+      found.set(name, environ.toString('utf8', at + key.length, end < 0 ? environ.length : end));
+      break;
+    }
+  }
+  return found;
+}
+
 /** Whether /proc is mounted and readable (false on macOS, or in sandboxes without procfs). */
 export function hasProc(): boolean {
   return readProcStat(process.pid) !== null;

@@ -1,5 +1,10 @@
 /** What a tree stop is asked to do and what it reports: shared by the /proc stop and its tree-kill fallback. */
 import type { MarkerCache } from './markers.ts';
+import type { ProcStat } from './proc.ts';
+import type { ProcessSnapshot, ProcessTable } from './table.ts';
+
+/** True for a process the stop must leave alone (e.g. the run that replaced a crashed one). */
+export type SpareProcess = (stat: ProcStat, snapshot: ProcessSnapshot) => boolean;
 
 export interface TreeRoot {
   pid: number;
@@ -17,8 +22,12 @@ export interface StopTreeOptions extends TreeRoot {
   killWaitMs?: number;
   /** Called once, just before SIGKILL is sent. */
   onEscalate?: () => void;
-  /** Long-lived marker cache (see MarkerCache). */
+  /** Unused: markers now come from the process table's own cache (kept so older callers still typecheck). */
   cache?: MarkerCache;
+  /** Whose snapshots to read. @default sharedProcessTable() */
+  table?: ProcessTable;
+  /** Processes never signalled, nor their descendants; with it, no group signal reaches a group holding one. */
+  spare?: SpareProcess;
   /** Walk /proc (default: when it exists); false forces the tree-kill fallback. */
   useProc?: boolean;
 }

@@ -1,22 +1,27 @@
 /**
  * Stopping a service's whole process tree: the root, its descendants, its process group and session, and every
  * process carrying the service's marker environment variable (which finds setsid'd and re-parented escapees).
+ * Every walk is a snapshot of the shared process table (table.ts): N stops at once share its walks.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { MARKER_ENV, MarkerCache, processKey, RUN_ENV } from './markers.ts';
-import { hasProc, isExited, listProcesses, procStartTime, readEnvVar, readProcStat, type ProcStat } from './proc.ts';
-import type { StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
+import { processKey } from './markers.ts';
+import { hasProc, isAlive, isExited, procStartTime, readProcStat, type ProcStat } from './proc.ts';
+import type { SpareProcess, StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
+import { sharedProcessTable, type ProcessSnapshot } from './table.ts';
+import { belongsTo, collectTree, isCandidate, newTreeMemory, type RootStatus } from './tree-members.ts';
 import { sendSignal, stopTreeWithoutProc } from './tree-fallback.ts';
 
 export { MARKER_ENV, MarkerCache, RUN_ENV } from './markers.ts';
-export type { StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
+export type { SpareProcess, StopTreeOptions, StopTreeResult, TreeRoot } from './stop-types.ts';
 export { signalTree } from './tree-fallback.ts';
-
 
 const DEFAULT_POLL_MS = 15;
 const DEFAULT_KILL_WAIT_MS = 2000;
-
+/** While known members live, walk again this often anyway: it finds members forked during the stop. */
+const REWALK_MS = 250;
+/** Known members are checked first after this, then at doubling intervals up to pollMs × 4. */
+const FIRST_CHECK_MS = 3;
 
 export interface MarkedProcess {
   pid: number;
@@ -24,97 +29,27 @@ export interface MarkedProcess {
   marker: string;
 }
 
-type RootStatus = 'ours' | 'gone' | 'reused';
-
-/** Never ours to signal: the caller itself and init. */
-function isCandidate(stat: ProcStat): boolean {
-  return !isExited(stat) && stat.pid !== process.pid && stat.pid !== 1;
+/** Live pids of the tree; never includes the caller or pid 1. `_cache` is unused (the process table keeps markers). */
+export function findTree(root: TreeRoot | null, marker?: string, _cache?: unknown): number[] {
+  return collectTree(sharedProcessTable().walkNow(), root, marker, newTreeMemory()).members.map((stat) => stat.pid);
 }
 
-function rootStatus(root: TreeRoot, all: ProcStat[]): RootStatus {
-  // Our own group and session hold the caller's relatives, never a service: treat them as a stranger's.
-  if (root.pid <= 1 || root.pid === process.pid) return 'reused';
-  const stat = all.find((candidate) => candidate.pid === root.pid);
-  if (!stat) return 'gone';
-  return root.startTime === undefined || root.startTime === null || stat.startTime === root.startTime ? 'ours' : 'reused';
+/** Members of a tree in a snapshot the caller already has (e.g. from `sharedProcessTable().snapshot()`): no walk. */
+export function treeIn(snapshot: ProcessSnapshot, root: TreeRoot | null, marker?: string, spare?: SpareProcess): ProcStat[] {
+  return collectTree(snapshot, root, marker, newTreeMemory(), spare).members;
 }
 
-/** Adds every descendant (by ppid) of the current members. */
-function addDescendants(members: Map<number, ProcStat>, live: ProcStat[]): void {
-  const children = new Map<number, ProcStat[]>();
-  for (const stat of live) {
-    const siblings = children.get(stat.ppid);
-    if (siblings) siblings.push(stat);
-    else children.set(stat.ppid, [stat]);
-  }
-  const queue = [...members.values()];
-  for (let next = queue.pop(); next; next = queue.pop()) {
-    for (const child of children.get(next.pid) ?? []) {
-      if (members.has(child.pid)) continue;
-      members.set(child.pid, child);
-      queue.push(child);
-    }
-  }
-}
-
-/** What one stop has learnt, by pid + start time: members stay members after re-parenting, and environ is read once. */
-interface TreeMemory {
-  members: Set<string>;
-  unmarked: Set<string>;
-  cache?: MarkerCache;
-}
-
-function isMarked(stat: ProcStat, marker: string, memory: TreeMemory): boolean {
-  const key = processKey(stat);
-  if (memory.unmarked.has(key)) return false;
-  if ((memory.cache ? memory.cache.read(stat) : readEnvVar(stat.pid, MARKER_ENV)) === marker) return true;
-  memory.unmarked.add(key);
-  return false;
-}
-
-/** One /proc walk. A fresh memory per call keeps nothing stale across calls. */
-function walkTree(root: TreeRoot | null, marker: string | undefined, memory: TreeMemory = { members: new Set(), unmarked: new Set() }): { members: ProcStat[]; status: RootStatus } {
-  const all = listProcesses();
-  memory.cache?.prune(all);
-  const live = all.filter(isCandidate);
-  const status: RootStatus = root ? rootStatus(root, all) : 'gone';
-  const members = new Map<number, ProcStat>();
-  for (const stat of live) if (memory.members.has(processKey(stat))) members.set(stat.pid, stat);
-  // A reused root pid belongs to a stranger, and so do its group, session and children. A gone root's group and
-  // session are still ours: the kernel does not reuse a pid while it names a live group or session.
-  if (root && status !== 'reused') {
-    for (const stat of live) {
-      if (stat.pid === root.pid || stat.pgid === root.pid || stat.sid === root.pid) members.set(stat.pid, stat);
-    }
-  }
-  addDescendants(members, live);
-  if (marker) {
-    for (const stat of live) if (!members.has(stat.pid) && isMarked(stat, marker, memory)) members.set(stat.pid, stat);
-    addDescendants(members, live);
-  }
-  for (const stat of members.values()) memory.members.add(processKey(stat));
-  return { members: [...members.values()], status };
-}
-
-/** Live pids of the tree; never includes the caller or pid 1. */
-export function findTree(root: TreeRoot | null, marker?: string, cache?: MarkerCache): number[] {
-  return walkTree(root, marker, { members: new Set(), unmarked: new Set(), cache }).members.map((stat) => stat.pid);
+/** Spares the run that replaced a crashed one: its run id (RUN_ENV), and its session, group and descendants. */
+export function spareRun(current: { pid?: number; run: string }): (stat: ProcStat, snapshot: ProcessSnapshot) => boolean {
+  return (stat, snapshot) => snapshot.markersOf(stat).run === current.run || (current.pid !== undefined && belongsTo(stat, current.pid, snapshot));
 }
 
 /**
  * Members of the tree of a process that has exited, leaving out every process of the run that replaced it: those that
  * carry its run id (RUN_ENV), and its session, group and descendants. Meant to run right after the new spawn.
  */
-export function findLeftovers(previous: TreeRoot, current: { pid: number; run: string }, marker: string, cache?: MarkerCache): ProcStat[] {
-  const { members } = walkTree(previous, marker, { members: new Set(), unmarked: new Set(), cache });
-  const byPid = new Map(members.map((stat) => [stat.pid, stat]));
-  const inCurrentTree = (stat: ProcStat): boolean => {
-    for (let at: ProcStat | undefined = stat, hops = 0; at && hops < 1000; at = byPid.get(at.ppid), hops++) {
-      if (at.pid === current.pid || at.sid === current.pid || at.pgid === current.pid || at.ppid === current.pid) return true;
-    }
-    return false;
-  };
-  return members.filter((stat) => !inCurrentTree(stat) && readEnvVar(stat.pid, RUN_ENV) !== current.run);
+export function findLeftovers(previous: TreeRoot, current: { pid: number; run: string }, marker: string, _cache?: unknown): ProcStat[] {
+  return collectTree(sharedProcessTable().walkNow(), previous, marker, newTreeMemory(), spareRun(current)).members;
 }
 
 /** Whether any process is still in the group `pgid` (one kill(2) with signal 0: no /proc walk). */
@@ -128,15 +63,13 @@ export function groupHasMembers(pgid: number): boolean {
   }
 }
 
-/** Every live process whose marker starts with `prefix`: leftovers of a supervisor that was SIGKILLed. */
+/** Every live process whose marker starts with `prefix` in this snapshot: leftovers of a supervisor that was SIGKILLed. */
+export function markedProcessesIn(snapshot: ProcessSnapshot, prefix: string): MarkedProcess[] {
+  return snapshot.markedWithPrefix(prefix).filter(isCandidate).map((stat) => ({ pid: stat.pid, startTime: stat.startTime, marker: snapshot.markersOf(stat).marker! }));
+}
+
 export function findMarkedProcesses(prefix: string): MarkedProcess[] {
-  const found: MarkedProcess[] = [];
-  for (const stat of listProcesses()) {
-    if (!isCandidate(stat)) continue;
-    const marker = readEnvVar(stat.pid, MARKER_ENV);
-    if (marker !== null && marker.startsWith(prefix)) found.push({ pid: stat.pid, startTime: stat.startTime, marker });
-  }
-  return found;
+  return markedProcessesIn(sharedProcessTable().walkNow(), prefix);
 }
 
 export function findMarked(prefix: string): number[] {
@@ -150,50 +83,69 @@ function signalMember(member: ProcStat, signal: NodeJS.Signals): boolean {
   return sendSignal(member.pid, signal);
 }
 
-/** Only a group known to be ours: some member is in it and the root pid was not reused. */
-function signalGroup(root: TreeRoot, status: RootStatus, members: ProcStat[], signal: NodeJS.Signals): boolean {
+/** Only a group known to be ours: some member is in it, the root pid was not reused, and nothing spared is in it. */
+function signalGroup(root: TreeRoot, status: RootStatus, members: ProcStat[], signal: NodeJS.Signals, snapshot: ProcessSnapshot, options: StopTreeOptions): boolean {
   if (status === 'reused' || !members.some((member) => member.pgid === root.pid)) return false;
+  if (options.spare && snapshot.group(root.pid).some((stat) => options.spare!(stat, snapshot))) return false;
   return sendSignal(-root.pid, signal);
 }
 
+/** Waits until every known member has exited (zombies count), or `until`: cheap stat reads, no walk. */
+async function waitForExit(members: ProcStat[], until: number, pollMs: number): Promise<void> {
+  let pending = members;
+  let step = Math.min(FIRST_CHECK_MS, pollMs);
+  while (pending.length > 0) {
+    const left = until - performance.now();
+    if (left <= 0) return;
+    await delay(Math.min(step, left));
+    step = Math.min(step * 2, pollMs * 4);
+    pending = pending.filter((member) => isAlive(member.pid, member.startTime));
+  }
+}
+
 /**
- * Sends `signal` to the whole tree, re-walking it every pollMs so members forked meanwhile get it too; resolves as soon
- * as none is alive (zombies count as gone). At timeoutMs: onEscalate(), SIGKILL to every member, wait up to killWaitMs.
+ * Sends `signal` to the whole tree and resolves as soon as none of it is alive (zombies count as gone). Known members
+ * are watched by pid; the tree is walked again (a shared snapshot) when they are gone, or every REWALK_MS, so members
+ * forked meanwhile get the signal too. At timeoutMs: onEscalate(), SIGKILL to every member, wait up to killWaitMs.
  */
 export async function stopTree(options: StopTreeOptions): Promise<StopTreeResult> {
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
   const killWaitMs = options.killWaitMs ?? DEFAULT_KILL_WAIT_MS;
   if (!(options.useProc ?? hasProc())) return stopTreeWithoutProc(options, { pollMs, killWaitMs });
+  const table = options.table ?? sharedProcessTable();
   const started = performance.now();
   // Pin the root's identity now, so a pid reused during the stop is never signalled.
   const root: TreeRoot = { pid: options.pid, startTime: options.startTime ?? procStartTime(options.pid) };
-  const memory: TreeMemory = { members: new Set(), unmarked: new Set(), cache: options.cache };
+  const memory = newTreeMemory();
   const signalled = new Set<string>();
   const result = (forced: boolean, survivors: number[]): StopTreeResult => ({ forced, survivors, durationMs: performance.now() - started, signalled: signalled.size });
+  const walk = async () => {
+    const snapshot = await table.next();
+    return { snapshot, ...collectTree(snapshot, root, options.marker, memory, options.spare) };
+  };
 
   const deadline = started + options.timeoutMs;
   for (;;) {
-    const { members, status } = walkTree(root, options.marker, memory);
+    const { snapshot, members, status } = await walk();
     if (members.length === 0) return result(false, []);
     const fresh = members.filter((member) => !signalled.has(processKey(member)));
     // The group signal first: one atomic kill that a member cannot outrun by forking.
-    const groupReached = signalled.size === 0 && signalGroup(root, status, members, options.signal);
+    const groupReached = signalled.size === 0 && signalGroup(root, status, members, options.signal, snapshot, options);
     for (const member of fresh) {
       if ((groupReached && member.pgid === root.pid) || signalMember(member, options.signal)) signalled.add(processKey(member));
     }
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    await delay(Math.min(pollMs, left));
+    if (performance.now() >= deadline) break;
+    await waitForExit(members, Math.min(deadline, performance.now() + REWALK_MS), pollMs);
   }
 
   options.onEscalate?.();
   const killDeadline = performance.now() + killWaitMs;
   for (;;) {
-    const { members, status } = walkTree(root, options.marker, memory);
+    const { snapshot, members, status } = await walk();
     if (members.length === 0) return result(true, []);
-    signalGroup(root, status, members, 'SIGKILL');
+    signalGroup(root, status, members, 'SIGKILL', snapshot, options);
     for (const member of members) signalMember(member, 'SIGKILL');
     if (performance.now() >= killDeadline) return result(true, members.map((member) => member.pid));
-    await delay(pollMs);
+    await waitForExit(members, Math.min(killDeadline, performance.now() + REWALK_MS), pollMs);
   }
 }

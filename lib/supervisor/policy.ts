@@ -76,7 +76,7 @@ export function decideRestart(input: DecisionInput): RestartDecision {
   if (limit.hit) return { action: 'give-up', reason: limit.reason, history };
   return {
     action: 'restart',
-    delayMs: restartDelayMs(history.consecutiveFailures, policy),
+    delayMs: withCrashLoopFloor(restartDelayMs(history.consecutiveFailures, policy), input.uptimeMs, policy.minUptimeMs),
     attempt: history.restartTimes.length + 1,
     reason: describeExit(exit),
     history: { ...history, restartTimes: [...history.restartTimes, now] },
@@ -111,6 +111,18 @@ export function restartDelayMs(consecutiveFailures: number, policy: Pick<Restart
   const doublings = Math.max(0, consecutiveFailures - 1);
   const base = Math.max(policy.restartSecMs, EXPONENTIAL_BACKOFF_FLOOR_MS);
   return Math.min(base * 2 ** Math.min(doublings, 30), Math.max(policy.restartSecMaxMs, base));
+}
+
+/** systemd's default RestartSec: the least time between restarts of runs that ended before min_uptime. */
+export const CRASH_LOOP_FLOOR_MS = 100;
+
+/**
+ * A run shorter than min_uptime is a crash loop: at least CRASH_LOOP_FLOOR_MS before the next start, even with
+ * `restart_sec: 0` (one such service took 76 % of a core restarting 230 times a second). The first restart after a
+ * run of min_uptime or longer keeps the configured delay, 0 included.
+ */
+export function withCrashLoopFloor(delayMs: number, uptimeMs: number, minUptimeMs: number): number {
+  return uptimeMs < minUptimeMs ? Math.max(delayMs, CRASH_LOOP_FLOOR_MS) : delayMs;
 }
 
 function formatSeconds(ms: number): string {

@@ -4,13 +4,16 @@ import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
-import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from '../process/tree.ts';
+import { spawnGate } from './spawn-gate.ts';
+import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess } from '../process/tree.ts';
+import type { ProcessTable } from '../process/table.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
 export interface ServiceDeps {
   /** Value of MARKER_ENV for this service: every descendant inherits it. */
   marker: string;
-  markerCache?: MarkerCache;
+  /** Whose /proc snapshots stops and clean-ups read. @default sharedProcessTable() */
+  processTable?: ProcessTable;
   baseEnv: NodeJS.ProcessEnv;
   emit: (event: Omit<EventRecord, 'time'>) => void;
   /** Called after every state or pid change, to persist state.json. */
@@ -112,24 +115,20 @@ export class Service {
     await this.spawnChild(why ?? (kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`));
   }
 
-  private spawnChild(reason: string): Promise<void> {
+  private async spawnChild(reason: string): Promise<void> {
     this.setState('starting', reason);
     this.starts++;
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     this.run = `${process.pid}.${this.starts}`;
+    const environment = { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run };
     let child: ChildProcess;
     try {
-      child = spawn(file, args, {
-        cwd,
-        env: { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run },
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      child = await spawnGate.run(() => spawn(file, args, { cwd, env: environment, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
     } catch (error) {
       // Some failures (E2BIG, a cwd that is not a folder) throw instead of emitting 'error'
       this.spawnFailed(error as Error);
-      return Promise.resolve();
+      return;
     }
     this.child = child;
     this.lastPid = child.pid ?? 0;
@@ -138,7 +137,7 @@ export class Service {
     // On Linux spawn() returns a pid only once the exec has succeeded: the process runs now, not at the 'spawn' event
     if (child.pid !== undefined) {
       this.enterRunning(child, reason);
-      return Promise.resolve();
+      return;
     }
     return new Promise((resolve) => {
       child.once('spawn', () => {
@@ -162,7 +161,7 @@ export class Service {
     this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
   }
 
-  private async onExit(exit: ProcessExit): Promise<void> {
+  private onExit(exit: ProcessExit): void {
     const now = this.now();
     this.lastExit = { code: exit.code, signal: exit.signal, time: new Date(now).toISOString() };
     const uptimeMs = this.startedAt === null ? 0 : now - this.startedAt;
@@ -179,18 +178,35 @@ export class Service {
       // giving_up: a gave_up follows, so buses that announce a final stop (NATS `stop`) wait for it
       this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason, ...(decision.action === 'give-up' ? { giving_up: true } : {}) });
     }
-    if (decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(this.lastPid)) {
-      // Nothing is left in the process group: restart at once, and look for escapees (setsid) just after the spawn
-      const previous = this.lastPid;
-      this.enterBackoff(0, decision.attempt, reason);
-      return this.stopLeftovers(previous);
-    }
-    await this.killLeftovers();
-    if (this.currentState !== 'running') return; // a stop arrived while leftovers were killed
-    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
-    if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
+    const previous = this.lastPid;
+    const crashedRun = this.run;
+    // Nothing left in the process group: restart at once (queued first), and look for escapees (setsid) after the spawn.
+    // Otherwise the clean-up is queued first and the restart waits for it: never two copies.
+    const restartFirst = decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(previous);
+    if (!restartFirst) this.queueCleanUp(previous, crashedRun);
+    // Leave RUNNING now: no process runs, whatever the clean-up still has to stop (status shows no pid as running)
+    if (decision.action === 'restart') this.enterBackoff(decision.delayMs, decision.attempt, reason);
+    else if (decision.action === 'give-up') this.enterGaveUp(decision.reason);
     // RUNNING -> EXITED | FAILED: the policy does not restart this end
-    this.setState(decision.finalState === 'exited' ? 'exited' : 'failed', decision.reason);
+    else this.setState(decision.finalState === 'exited' ? 'exited' : 'failed', decision.reason);
+    if (restartFirst) this.queueCleanUp(previous, crashedRun);
+  }
+
+  /** Work queued by the service itself: a failure must never become an unhandled rejection. */
+  private queueOwn(operation: () => Promise<void>): void {
+    this.enqueue(operation).catch(() => undefined);
+  }
+
+  /**
+   * What the crashed run left behind (a setsid'd daemon, a child that outlived it), stopped through the service's
+   * queue. Whatever run is current when a walk happens is spared (RUN_ENV, its session, group and descendants):
+   * a restart queued before this clean-up, or a crash restart, is never killed by it.
+   */
+  private queueCleanUp(previousPid: number, crashedRun: string): void {
+    const spare: SpareProcess = (stat, snapshot) => this.run !== crashedRun && spareRun({ pid: this.child?.pid, run: this.run })(stat, snapshot);
+    this.queueOwn(async () => {
+      await stopTree({ pid: previousPid, startTime: -1, marker: this.deps.marker, table: this.deps.processTable, spare, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+    });
   }
 
   private enterRunning(child: ChildProcess, reason: string): void {
@@ -202,20 +218,6 @@ export class Service {
     child.once('exit', (code, signal) => this.onExit({ code, signal }));
   }
 
-  /** Processes of the previous run that left its session (setsid) and outlived it, the new run's tree excluded. */
-  private async stopLeftovers(previousPid: number): Promise<void> {
-    const current = this.child?.pid;
-    if (current === undefined) return this.killLeftovers(previousPid); // the spawn failed: nothing new to spare
-    const leftovers = findLeftovers({ pid: previousPid, startTime: -1 }, { pid: current, run: this.run }, this.deps.marker, this.deps.markerCache);
-    await Promise.all(leftovers.map((stat) => stopTree({ pid: stat.pid, startTime: stat.startTime, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs })));
-  }
-
-  /** Descendants that outlived the main process: never two copies of a service. */
-  private async killLeftovers(previousPid = this.lastPid): Promise<void> {
-    if (findTree({ pid: previousPid, startTime: -1 }, this.deps.marker, this.deps.markerCache).length === 0) return;
-    await stopTree({ pid: previousPid, startTime: -1, marker: this.deps.marker, cache: this.deps.markerCache, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
-  }
-
   private enterBackoff(delayMs: number, attempt: number, reason: string): void {
     // RUNNING -> BACKOFF: wait restart_sec, then start again
     this.deps.emit({
@@ -223,11 +225,15 @@ export class Service {
       max_restarts: this.config.restartMax, delay_s: delayMs / 1000, reason,
     });
     this.setState('backoff', `${reason}, restarting in ${delayMs / 1000}s`);
+    const generation = this.starts;
     const restart = () => {
       this.timer = null;
-      if (this.currentState !== 'backoff') return;
-      this.restarts++;
-      void this.spawnChild('automatic restart');
+      // Through the queue, after any clean-up; a start since this crash (user, schedule, reload) makes it pointless
+      this.queueOwn(async () => {
+        if (this.currentState !== 'backoff' || this.starts !== generation) return;
+        this.restarts++;
+        await this.spawnChild('automatic restart');
+      });
     };
     // restart_sec 0 means now: a timer would add at least a millisecond
     if (delayMs === 0) return restart();
@@ -244,7 +250,7 @@ export class Service {
       this.timer = null;
       if (this.currentState !== 'failed') return;
       this.deps.emit({ event: 'cooldown_retry', service: this.name, reason: `cool-down of ${cooldownMs / 1000}s passed` });
-      void this.start('cooldown');
+      this.queueOwn(() => this.start('cooldown'));
     }, cooldownMs);
   }
 
@@ -272,7 +278,7 @@ export class Service {
       pid: child?.pid ?? this.lastPid,
       startTime: child ? this.pidStart : -1,
       marker: this.deps.marker,
-      cache: this.deps.markerCache,
+      table: this.deps.processTable,
       signal: this.config.stopSignal,
       timeoutMs: this.config.stopTimeoutMs,
       onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),

@@ -1,5 +1,5 @@
 /** The set of services: startup, shutdown, persistence of state, and the control requests that act on them. */
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -14,19 +14,23 @@ import { acquireSupervisorLock } from './lock.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { OutputRouter } from '../logs/output.ts';
 import { serviceMarker, stateDirHash, statePaths, type StatePaths } from '../config/paths.ts';
-import { procStartTime, readEnvVar } from '../process/proc.ts';
+import { procStartTime } from '../process/proc.ts';
 import { Reloader } from '../reload/reloader.ts';
 import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
+import { PidFiles } from './pid-files.ts';
 import { handleControlRequest } from './control-handlers.ts';
-import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
+import { markedProcessesIn, stopTree } from '../process/tree.ts';
+import { sharedProcessTable } from '../process/table.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
 import type { MetricsEndpoint } from '../metrics/endpoint.ts';
 import type { ResourceReader } from '../metrics/registry.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
+/** Least time between two state.json writes caused by service changes. */
+const STATE_WRITE_GAP_MS = 50;
 /** Pending webhook deliveries get this long to flush at shutdown. */
 const NOTIFY_FLUSH_MS = 5000;
 
@@ -42,6 +46,8 @@ export class Supervisor {
   private server: Server | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   private stateWritePending = false;
+  private lastStateWriteAt = -Infinity;
+  private readonly pidFiles: PidFiles;
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
@@ -50,7 +56,6 @@ export class Supervisor {
   readonly reloader: Reloader;
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
-  private readonly markerCache = new MarkerCache();
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -64,6 +69,7 @@ export class Supervisor {
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
+    this.pidFiles = new PidFiles(this.paths.pidsDir);
     this.output = new OutputRouter(config, (event) => this.events.record(event));
     this.notifier = new Notifier(config.notify, {
       host: hostname(),
@@ -164,7 +170,6 @@ export class Supervisor {
   createService(config: Config['services'][number]): Service {
     return new Service(config, {
       marker: serviceMarker(this.config.stateDir, config.name),
-      markerCache: this.markerCache,
       baseEnv: process.env,
       emit: (event) => this.events.record(event),
       changed: () => this.scheduleStateWrite(),
@@ -175,10 +180,8 @@ export class Supervisor {
   /** A SIGKILLed supervisor leaves its services running: stop every tree that carries our marker. */
   private async stopLeftovers(): Promise<void> {
     const markers = new Map<string, number[]>();
-    for (const pid of findMarked(`${stateDirHash(this.config.stateDir)}/`)) {
-      const marker = readEnvVar(pid, MARKER_ENV);
-      if (marker) markers.set(marker, [...(markers.get(marker) ?? []), pid]);
-    }
+    const snapshot = await sharedProcessTable().next();
+    for (const { pid, marker } of markedProcessesIn(snapshot, `${stateDirHash(this.config.stateDir)}/`)) markers.set(marker, [...(markers.get(marker) ?? []), pid]);
     await Promise.all([...markers].map(async ([marker, pids]) => {
       const name = marker.slice(marker.indexOf('/') + 1);
       const service = this.services.get(name)?.config;
@@ -187,13 +190,17 @@ export class Supervisor {
     }));
   }
 
+  /** One write for every change of a turn of the event loop (a crash storm's exits arrive together), at most one per STATE_WRITE_GAP_MS. */
   private scheduleStateWrite(): void {
     if (this.stateWritePending) return;
     this.stateWritePending = true;
-    queueMicrotask(() => {
+    const write = () => {
       this.stateWritePending = false;
       this.writeState();
-    });
+    };
+    const wait = this.lastStateWriteAt + STATE_WRITE_GAP_MS - performance.now();
+    if (wait > 0) setTimeout(write, wait);
+    else setImmediate(write);
   }
 
   writeState(): void {
@@ -204,16 +211,9 @@ export class Supervisor {
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
     };
+    this.lastStateWriteAt = performance.now();
     writeJsonAtomic(this.paths.state, state);
-    for (const service of state.services) {
-      const pidFile = `${this.paths.pidsDir}/${service.name}.pid`;
-      if (service.pid) writeFileAtomic(pidFile, `${service.pid}\n`);
-      else rmSync(pidFile, { force: true });
-    }
-    // Services removed by a reload leave no stale pid file behind
-    for (const name of readdirSync(this.paths.pidsDir)) {
-      if (name.endsWith('.pid') && !this.services.has(name.slice(0, -'.pid'.length))) rmSync(`${this.paths.pidsDir}/${name}`, { force: true });
-    }
+    this.pidFiles.sync(state.services);
   }
 
   /** The registry exists when either `metrics:` or `web:` is set: the web page serves it at <base_path>metrics. */

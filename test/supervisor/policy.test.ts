@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  EMPTY_HISTORY, checkRestartLimit, classifyExit, decideRestart, describeExit, policyRestarts, restartDelayMs,
+  CRASH_LOOP_FLOOR_MS, EMPTY_HISTORY, checkRestartLimit, classifyExit, decideRestart, describeExit, policyRestarts, restartDelayMs, withCrashLoopFloor,
   type DecisionInput, type RestartHistory, type RestartPolicyConfig,
 } from '../../lib/supervisor/policy.ts';
 import { type ProcessExit, type RestartPolicy } from '../../lib/core/types.ts';
@@ -197,5 +197,38 @@ describe('restartDelayMs: backoff', () => {
     step(10_000, NOW + 20_000); // stayed up min_uptime: back to restart_sec
     step(100, NOW + 20_100);
     assert.deepEqual(delays.slice(5), [1_000, 2_000]);
+  });
+});
+
+describe('crash loop floor', () => {
+  test('withCrashLoopFloor: at least 100 ms after a run shorter than min_uptime, the configured delay otherwise', () => {
+    assert.equal(CRASH_LOOP_FLOOR_MS, 100);
+    assert.equal(withCrashLoopFloor(0, 50, 10_000), 100);
+    assert.equal(withCrashLoopFloor(30, 9_999, 10_000), 100);
+    assert.equal(withCrashLoopFloor(5_000, 50, 10_000), 5_000);
+    assert.equal(withCrashLoopFloor(0, 10_000, 10_000), 0);
+    assert.equal(withCrashLoopFloor(0, 50, 0), 0, 'min_uptime 0: every run counts as long');
+  });
+
+  test('restart_sec 0, no limit: a crash loop restarts at most 10 times a second; the first restart after a long run is immediate', () => {
+    const policy = policyConfig('always', { restartSecMs: 0, restartMax: 0, minUptimeMs: 10_000 });
+    let history = EMPTY_HISTORY;
+    const delays: number[] = [];
+    let now = NOW;
+    for (const uptimeMs of [3_600_000, 5, 5, 5, 20_000, 5]) {
+      const decision = decideRestart({ exit: exitCode(1), policy, history, uptimeMs, manualStop: null, now });
+      assert.ok(decision.action === 'restart');
+      history = decision.history;
+      delays.push(decision.delayMs);
+      now += uptimeMs + decision.delayMs;
+    }
+    assert.deepEqual(delays, [0, 100, 100, 100, 0, 100]);
+  });
+
+  test('exponential backoff from restart_sec 0 starts at the floor', () => {
+    const policy = policyConfig('always', { restartBackoff: 'exponential', restartSecMs: 0, restartSecMaxMs: 5_000 });
+    const decision = decideRestart({ exit: exitCode(1), policy, history: EMPTY_HISTORY, uptimeMs: 10, manualStop: null, now: NOW });
+    assert.ok(decision.action === 'restart');
+    assert.equal(decision.delayMs, 100);
   });
 });
