@@ -7,6 +7,7 @@ import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
+import { HEALTH_DEFAULTS, MIN_HEALTH_INTERVAL_MS, normaliseHealth } from '../health/config.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebhookConfig } from '../core/types.ts';
 
 /** Every default in one place. Durations in ms, sizes in bytes. */
@@ -60,6 +61,8 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const schedule = normaliseSchedule(raw, folder, seen, at);
   const logsDir = resolve(stateDir, raw.logs?.dir ?? DEFAULTS.logsDir);
   const notify = normaliseNotify(raw, context.env, at);
+  const resourcesInterval = raw.resources?.interval ?? HEALTH_DEFAULTS.resourcesIntervalMs;
+  if (resourcesInterval < MIN_HEALTH_INTERVAL_MS) at(['resources', 'interval'], 'resources.interval', `expected at least ${MIN_HEALTH_INTERVAL_MS}ms`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: context.file,
@@ -88,6 +91,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
     notify,
     autoReload: raw.auto_reload ?? false,
     reloadDebounceMs: raw.reload_debounce ?? DEFAULTS.reloadDebounceMs,
+    resources: { intervalMs: resourcesInterval },
   };
 }
 
@@ -126,6 +130,12 @@ function normaliseService(service: RawService, index: number, folder: string, en
     watchIgnore: service.watch_ignore ?? [],
     watchDebounceMs: service.watch_debounce ?? DEFAULTS.watchDebounceMs,
     waitIdle: normaliseWaitIdle(service.wait_idle),
+    health: normaliseHealth(service.health, (field, message) =>
+      at(['services', index, 'health', ...(field ? [field] : [])], key(field ? `health.${field}` : 'health'), message)),
+    maxMemoryBytes: service.max_memory ?? null,
+    maxGpuMemoryBytes: service.max_gpu_memory ?? null,
+    successExitCodes: service.success_exit_codes ?? [],
+    restartExitCodes: service.restart_exit_codes ?? [],
   };
 }
 

@@ -20,6 +20,7 @@ import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
+import { ServiceWatch } from '../health/watch.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
@@ -51,6 +52,8 @@ export class Supervisor {
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
   ready = false;
+  /** Health checks, resources and memory limits (issue #10). */
+  readonly watch: ServiceWatch;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -75,6 +78,15 @@ export class Supervisor {
         this.notifier.reconfigure(next.notify);
         this.output.reconfigure(next);
       },
+      signal: this.shuttingDown.signal,
+    });
+    this.watch = new ServiceWatch({
+      services: () => this.services.values(),
+      config: () => this.config,
+      markerOf: (name) => serviceMarker(this.config.stateDir, name),
+      markerCache: this.markerCache,
+      record: (event) => this.events.record(event),
+      changed: () => this.scheduleStateWrite(),
       signal: this.shuttingDown.signal,
     });
   }
@@ -104,6 +116,7 @@ export class Supervisor {
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
     this.scheduler.arm();
     await this.reloader.start();
+    this.watch.sync();
     this.ready = true;
     this.writeState();
   }
@@ -148,7 +161,10 @@ export class Supervisor {
       baseEnv: process.env,
       emit: (event) => this.events.record(event),
       changed: () => this.scheduleStateWrite(),
-      attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => this.output.attach(name, stdout, stderr, timestamps),
+      attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => {
+        this.output.attach(name, stdout, stderr, timestamps);
+        this.watch.attachOutput(name, stdout, stderr);
+      },
     });
   }
 
@@ -177,9 +193,10 @@ export class Supervisor {
   }
 
   writeState(): void {
+    if (this.ready) this.watch.sync();
     const state: StateFile = {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
-      services: [...this.services.values()].map((service) => service.snapshot()),
+      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service) })),
       schedule: this.scheduler.status(),
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
@@ -222,6 +239,7 @@ export class Supervisor {
     // Refused at the lock (another supervisor runs): its files and services are not ours to touch
     if (!this.releaseLock) return;
     this.server?.close();
+    this.watch.close();
     this.scheduler.disarm();
     await this.reloader.close();
     this.shuttingDown.abort();
