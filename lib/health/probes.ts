@@ -1,6 +1,5 @@
 /** One health probe: HTTP GET, TCP connect or a command like a hook. Never throws, never blocks, output capped. */
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { runHook } from '../schedule/hooks.ts';
@@ -40,7 +39,9 @@ export function runProbe(probe: HealthProbe, options: ProbeOptions): Promise<Pro
 }
 
 /** A GET with the timeout on the whole exchange; redirects are not followed; the body is read and thrown away. */
-function httpProbe(url: string, expectStatus: [number, number][], timeoutMs: number): Promise<string | null> {
+async function httpProbe(url: string, expectStatus: [number, number][], timeoutMs: number): Promise<string | null> {
+  // node:https brings TLS (several MB of RSS): loaded only when some probe needs it
+  const send = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve) => {
     let settled = false;
     let req: ClientRequest | null = null;
@@ -53,7 +54,6 @@ function httpProbe(url: string, expectStatus: [number, number][], timeoutMs: num
     };
     const timer = setTimeout(() => done(`timed out after ${formatTimeout(timeoutMs)}`), timeoutMs);
     try {
-      const send = url.startsWith('https:') ? httpsRequest : httpRequest;
       req = send(url, { method: 'GET', agent: false, headers: { 'user-agent': 'restart-control health check', connection: 'close' } }, (response: IncomingMessage) => {
         const status = response.statusCode ?? 0;
         response.resume(); // never kept: memory stays flat whatever the body

@@ -39,6 +39,8 @@ export class Supervisor {
   private server: Server | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
   private stateWritePending = false;
+  /** The pid each service's pid file holds, as last written. */
+  private readonly writtenPids = new Map<string, number | null>();
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
@@ -203,13 +205,18 @@ export class Supervisor {
     };
     writeJsonAtomic(this.paths.state, state);
     for (const service of state.services) {
+      // Only pid files that changed: state.json is rewritten at every resources sample, and each rename costs ms on ext4
+      if (this.writtenPids.get(service.name) === service.pid) continue;
+      this.writtenPids.set(service.name, service.pid);
       const pidFile = `${this.paths.pidsDir}/${service.name}.pid`;
       if (service.pid) writeFileAtomic(pidFile, `${service.pid}\n`);
       else rmSync(pidFile, { force: true });
     }
     // Services removed by a reload leave no stale pid file behind
     for (const name of readdirSync(this.paths.pidsDir)) {
-      if (name.endsWith('.pid') && !this.services.has(name.slice(0, -'.pid'.length))) rmSync(`${this.paths.pidsDir}/${name}`, { force: true });
+      if (!name.endsWith('.pid') || this.services.has(name.slice(0, -'.pid'.length))) continue;
+      rmSync(`${this.paths.pidsDir}/${name}`, { force: true });
+      this.writtenPids.delete(name.slice(0, -'.pid'.length));
     }
   }
 
