@@ -42,7 +42,18 @@ const FORMATTERS: Record<string, Formatter> = {
   notify_failed: (e) => [`Notification to ${text(e.sink)} failed - ${text(e.error)}`],
   schedule_enabled: (e) => [`Scheduled restarts enabled${nextRestart(e)}`],
   schedule_disabled: () => ['Scheduled restarts disabled'],
+  unhealthy: (e) => [`${who(e)}unhealthy after ${text(e.failures)} failed checks - ${text(e.error)}${e.will_restart ? ' - restarting' : ''}`],
+  healthy: (e) => [`${who(e)}healthy again${reasonSuffix(e)}`],
+  memory_limit: (e) => [`${who(e)}memory ${formatBytes(Number(e.rss_bytes))} over max_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'rss_bytes')}`],
+  gpu_memory_limit: (e) => [`${who(e)}GPU memory ${formatBytes(Number(e.gpu_memory_bytes))} over max_gpu_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'gpu_memory_bytes')}`],
 };
+
+/** ` (biggest: 123 python main.py 20GB, ...)` for limit events. */
+function topProcesses(processes: unknown, field: string): string {
+  if (!Array.isArray(processes) || processes.length === 0) return '';
+  const items = (processes as Array<Record<string, unknown>>).map((item) => `${text(item.pid)} ${text(item.command).slice(0, 60)} ${formatBytes(Number(item[field]))}`);
+  return ` (biggest: ${items.join('; ')})`;
+}
 
 /** The lines of one event, without the time prefix. Unknown events get a generic line with their fields. */
 export function formatEventLines(event: EventRecord): string[] {
