@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { processRssBytes } from '../lib/process/proc.ts';
 import type { LogsBenchResult } from './logs.bench.ts';
 import { benchTree } from './tree.bench.ts';
+import { benchHangToNewPid, benchHealthOverhead } from './health.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -117,6 +118,11 @@ async function main(): Promise<void> {
   rows.push({ what: 'supervisor RSS with 50 services', result: `${rss.toFixed(1)} MiB`, target: '≤ 58 MiB', reference: "PM2's daemon" });
   const tree = await benchTree();
   rows.push({ what: '15-process tree, 5 ignoring SIGTERM: survivors / stop time', result: `${tree.survivors} / ${tree.stopMs.toFixed(0)} ms (stop_timeout ${tree.timeoutMs} ms)`, target: `0 / ≤ ${tree.timeoutMs + 100} ms`, reference: 'PM2 1.9 s; supervisord leaves 10–15 orphans' });
+  const hang = await benchHangToNewPid();
+  rows.push({ what: `hang (SIGSTOP) → new pid running; health interval 1s, failures 3, timeout 500ms, stop_timeout 1s; median of ${hang.length} (min ${Math.min(...hang)} / max ${Math.max(...hang)} ms)`, result: `${median(hang)} ms`, target: '≈ 3 × interval + stop_timeout = 4000 ms', reference: '' });
+  const health = await benchHealthOverhead();
+  rows.push({ what: `supervisor CPU over ${health.with.seconds} s: 50 services, each with an HTTP probe every 1 s, resources sampled every 1 s (without them: ${health.without.cpuPercent.toFixed(1)} %)`, result: `${health.with.cpuPercent.toFixed(1)} % of one core (+${(health.with.cpuPercent - health.without.cpuPercent).toFixed(1)})`, target: '< +3 % of one core', reference: '' });
+  rows.push({ what: 'supervisor RSS, the same 50 services with / without probes and sampling', result: `${health.with.rssMiB.toFixed(1)} / ${health.without.rssMiB.toFixed(1)} MiB (+${(health.with.rssMiB - health.without.rssMiB).toFixed(1)})`, target: '< +10 MB', reference: '' });
   try {
     const logs = benchLogsAsTheSupervisor();
     rows.push({ what: `${logs.lines} lines written as fast as possible, max_size 1MB, keep 5: writer start → last line on disk`, result: `${logs.ms.toFixed(0)} ms`, target: '≤ ~75 ms', reference: 'PM2 and supervisord ~70–80 ms' });

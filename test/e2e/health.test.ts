@@ -112,6 +112,10 @@ describe('start_period, tcp and command probes', SUITE, () => {
       { name: 'tcp-up', command: ['node', HTTP, String(tcpPort)], health: { tcp: `127.0.0.1:${tcpPort}`, interval: '200ms', failures: 2 } },
       { name: 'tcp-down', command: 'exec sleep 1000', health: { tcp: '127.0.0.1:1', interval: '200ms', failures: 2, on_unhealthy: 'none' } },
       { name: 'cmd', command: 'exec sleep 1000', health: { command: 'echo "gpu wedged" >&2; exit 1', interval: '200ms', failures: 2, on_unhealthy: 'none' } },
+      {
+        name: 'doomed', command: 'exec sleep 1000', restart_max: 1, restart_window: '60s', restart_sec: 0.2,
+        health: { command: 'exit 1', interval: '200ms', failures: 1 },
+      },
     ]);
     await box.startSupervisor();
   });
@@ -127,6 +131,14 @@ describe('start_period, tcp and command probes', SUITE, () => {
     await waitFor(() => box.service('tcp-up')?.health?.status === 'healthy', 10_000, 'tcp-up healthy');
     const [event] = await box.waitForEvent('tcp-down', 'unhealthy', 1, 10_000);
     assert.equal(event!.error, 'connect ECONNREFUSED 127.0.0.1:1');
+  });
+  test('health restarts count toward restart_max: the second one gives up', async () => {
+    const [gaveUp] = await box.waitForEvent('doomed', 'gave_up', 1, 15_000);
+    assert.equal(gaveUp!.reason, 'restart limit 1 in 60s reached');
+    assert.equal(box.eventsOf('doomed', 'restarting').length, 1);
+    assert.equal(box.eventsOf('doomed', 'unhealthy').length, 2);
+    await waitFor(() => box.service('doomed')?.state === 'failed', 5_000, 'failed');
+    assert.equal(box.service('doomed')!.pid, null);
   });
   test('command: exit 1 is unhealthy with the first line of its output', async () => {
     const [event] = await box.waitForEvent('cmd', 'unhealthy', 1, 10_000);
