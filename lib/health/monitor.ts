@@ -68,11 +68,6 @@ export class HealthMonitor {
     for (const service of this.deps.services()) if (!service.config.health) this.runs.delete(service.name);
   }
 
-  status(name: string): HealthStatus | null {
-    const run = this.runs.get(name);
-    return run ? toStatus(run.state) : null;
-  }
-
   /** Whether a service has a health check: status shows `starting` before the first probe. */
   statusOf(service: ProbedService): HealthStatus | null {
     if (!service.config.health) return null;
