@@ -1,6 +1,5 @@
 /** One health probe: HTTP GET, TCP connect or a command like a hook. Never throws, never blocks, output capped. */
-import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { runHook } from '../schedule/hooks.ts';
 import { describeRanges, statusAccepted } from './config.ts';
@@ -38,35 +37,52 @@ export function runProbe(probe: HealthProbe, options: ProbeOptions): Promise<Pro
   }
 }
 
-/** A GET with the timeout on the whole exchange; redirects are not followed; the body is read and thrown away. */
+/**
+ * A GET with the timeout on the whole exchange, judged by its status line alone: written on a plain socket (TLS for
+ * https) and closed as soon as the status line is in. Redirects are not followed; no body is ever read. Lighter than
+ * node:http (no parser, agent, request and response objects), which matters at 50 probes a second (bench/).
+ */
 async function httpProbe(url: string, expectStatus: [number, number][], timeoutMs: number): Promise<string | null> {
-  // node:https brings TLS (several MB of RSS): loaded only when some probe needs it
-  const send = url.startsWith('https:') ? (await import('node:https')).request : httpRequest;
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return `GET ${url}: invalid URL`;
+  }
+  const secure = target.protocol === 'https:';
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  const port = Number(target.port || (secure ? 443 : 80));
+  // node:tls brings several MB of RSS: loaded only when some probe needs it
+  const socket = secure ? (await import('node:tls')).connect({ host, port, servername: isIP(host) ? undefined : host }) : connect({ host, port });
+  const request = `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\nUser-Agent: restart-control health check\r\nConnection: close\r\n\r\n`;
   return new Promise((resolve) => {
     let settled = false;
-    let req: ClientRequest | null = null;
+    let head = '';
     const done = (error: string | null): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      req?.destroy();
+      socket.destroy();
       resolve(error === null ? null : `GET ${url}: ${error}`);
     };
     const timer = setTimeout(() => done(`timed out after ${formatTimeout(timeoutMs)}`), timeoutMs);
-    try {
-      req = send(url, { method: 'GET', agent: false, headers: { 'user-agent': 'restart-control health check', connection: 'close' } }, (response: IncomingMessage) => {
-        const status = response.statusCode ?? 0;
-        response.resume(); // never kept: memory stays flat whatever the body
-        response.on('error', () => undefined);
-        done(statusAccepted(status, expectStatus) ? null : `status ${status}, expected ${describeRanges(expectStatus)}`);
-      });
-      req.on('error', (error) => done(error.message));
-      req.end();
-    } catch (error) {
-      done((error as Error).message);
-    }
+    socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1', 0, Math.min(chunk.length, STATUS_LINE_MAX));
+      const end = head.indexOf('\r\n');
+      if (end < 0 && head.length < STATUS_LINE_MAX) return;
+      const match = head.slice(0, end < 0 ? STATUS_LINE_MAX : end).match(/^HTTP\/\d(?:\.\d)? (\d{3})/);
+      if (!match) return done(`not an HTTP response: ${JSON.stringify(head.slice(0, 40))}`);
+      const status = Number(match[1]);
+      done(statusAccepted(status, expectStatus) ? null : `status ${status}, expected ${describeRanges(expectStatus)}`);
+    });
+    socket.once('end', () => done('connection closed before a response'));
+    socket.once('error', (error) => done(error.message));
   });
 }
+
+/** A status line is short; anything longer is not HTTP. */
+const STATUS_LINE_MAX = 1024;
 
 function tcpProbe(host: string, port: number, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {

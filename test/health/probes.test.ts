@@ -58,6 +58,21 @@ describe('http probe', () => {
   });
 });
 
+describe('http probe: edge cases', () => {
+  test('https: through TLS (refused here: nothing listens)', async () => {
+    const result = await runProbe({ kind: 'http', url: 'https://127.0.0.1:1/x', expectStatus: [[200, 399]] }, { timeoutMs: 2000, cwd: temp.path });
+    assert.equal(result.error, 'GET https://127.0.0.1:1/x: connect ECONNREFUSED 127.0.0.1:1');
+  });
+  test('a listener that does not speak HTTP fails', async () => {
+    const server = createTcpServer((socket) => socket.end('SSH-2.0-OpenSSH\r\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const result = await runProbe({ kind: 'http', url: `http://127.0.0.1:${port}/`, expectStatus: [[200, 399]] }, { timeoutMs: 2000, cwd: temp.path });
+    server.close();
+    assert.match(result.error ?? '', /not an HTTP response/);
+  });
+});
+
 describe('tcp probe', () => {
   test('connects to a listener; refused without one', async () => {
     const server = createTcpServer((socket) => socket.destroy());
