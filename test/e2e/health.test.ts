@@ -189,7 +189,7 @@ describe('exit codes end to end', SUITE, () => {
 
   test('exit 75 in restart_exit_codes is restarted under restart: no, and counts', async () => {
     await waitFor(() => box.service('again')?.state === 'running' && box.service('again')!.restarts === 1, 10_000, 'restarted');
-    const [crashed] = box.eventsOf('again', 'crashed');
+    const [crashed] = await box.waitForEvent('again', 'crashed', 1, 5_000);
     assert.equal(crashed!.exit_code, 75);
     assert.equal(crashed!.will_restart, true);
   });

@@ -86,6 +86,7 @@ describe('max_gpu_memory through a fake nvidia-smi on PATH', SUITE, () => {
     const [idle] = await box.waitForEvent('gpu', 'idle_wait', 1, 10_000);
     assert.equal(idle!.idle, false);
     await waitFor(() => box.service('gpu')?.pid !== pid && box.service('gpu')?.state === 'running', 10_000, 'restarted');
+    await waitFor(() => typeof box.service('gpu')?.resources?.gpu_memory_bytes === 'number', 10_000, 'the new run sampled');
     const table = (await box.cli(['status'])).stdout;
     assert.match(table, /GPU MEM/);
   });
