@@ -4,7 +4,8 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runProbe } from '../../lib/health/probes.ts';
-import { makeTempDir } from '../helpers.ts';
+import { makeTempDir, waitFor } from '../helpers.ts';
+import { processesMentioning } from '../support.ts';
 
 const temp = makeTempDir('rc-probes-');
 after(() => temp.remove());
@@ -97,13 +98,10 @@ describe('command probe', () => {
     assert.equal(result.ok, true);
   });
   test('the timeout kills its whole tree', async () => {
-    const marker = `probe-tree-${process.pid}`;
-    const result = await runProbe({ kind: 'command', command: `sleep 30 & sleep 31; echo ${marker}` }, { timeoutMs: 300, cwd: temp.path });
+    const unique = `987.${process.pid}`; // only this test's sleeps carry it
+    const result = await runProbe({ kind: 'command', command: `sleep ${unique} & sleep ${unique}; echo never` }, { timeoutMs: 300, cwd: temp.path });
     assert.match(result.error ?? '', /timed out after 300ms/);
-    await new Promise((resolve) => setTimeout(resolve, 800));
-    const { execFileSync } = await import('node:child_process');
-    const left = execFileSync('sh', ['-c', 'ps -eo args | grep -c "^sleep 3[01]$" || true'], { encoding: 'utf8' }).trim();
-    assert.equal(left, '0');
+    await waitFor(() => processesMentioning(unique).length === 0, 3000, 'the probe tree gone');
   });
   test('output is capped', async () => {
     const result = await runProbe({ kind: 'command', command: 'head -c 5000000 /dev/zero | tr "\\0" x; exit 3' }, { timeoutMs: 5000, cwd: temp.path });
