@@ -10,6 +10,7 @@ import { benchTree } from './tree.bench.ts';
 import { benchWeb } from './web.bench.ts';
 import { benchMetricsScrape } from './metrics.bench.ts';
 import { benchCrashLoop, benchScale, benchWalk, hasSupervisord, type ScaleFigures } from './scale.bench.ts';
+import { benchHangToNewPid, benchHealthOverhead } from './health.bench.ts';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const RUN = join(ROOT, 'run.ts');
@@ -156,6 +157,11 @@ async function main(): Promise<void> {
   const metrics = await benchMetricsScrape();
   rows.push({ what: `GET /metrics with ${metrics.services} services over HTTP, median of ${metrics.scrapes} (p95 ${metrics.p95Ms} / max ${metrics.maxMs} ms, ${Math.round(metrics.bytes / 1024)} KiB)`, result: `${metrics.medianMs} ms`, target: '< 50 ms', reference: '' });
   rows.push({ what: `supervisor RSS with ${metrics.services} services and metrics on: idle / after the scrapes back to back`, result: `${metrics.idleRssMiB} / ${metrics.rssMiB} MiB`, target: '—', reference: 'compare with the 50-service row above' });
+  const hang = await benchHangToNewPid();
+  rows.push({ what: `hang (SIGSTOP) → new pid running; health interval 1s, failures 3, timeout 500ms, stop_timeout 1s; median of ${hang.length} (min ${Math.min(...hang)} / max ${Math.max(...hang)} ms)`, result: `${median(hang)} ms`, target: '≈ 3 × interval + stop_timeout = 4000 ms', reference: '' });
+  const health = await benchHealthOverhead();
+  rows.push({ what: `supervisor CPU over ${health.with.seconds} s: 50 services, each with an HTTP probe every 1 s, resources sampled every 1 s (without them: ${health.without.cpuPercent.toFixed(1)} %)`, result: `${health.with.cpuPercent.toFixed(1)} % of one core (+${(health.with.cpuPercent - health.without.cpuPercent).toFixed(1)})`, target: '< +3 % of one core', reference: '' });
+  rows.push({ what: 'supervisor RSS, the same 50 services with / without probes and sampling', result: `${health.with.rssMiB.toFixed(1)} / ${health.without.rssMiB.toFixed(1)} MiB (+${(health.with.rssMiB - health.without.rssMiB).toFixed(1)})`, target: '< +10 MB', reference: '' });
   try {
     const logs = benchLogsAsTheSupervisor();
     rows.push({ what: `${logs.lines} lines written as fast as possible, max_size 1MB, keep 5: writer start → last line on disk`, result: `${logs.ms.toFixed(0)} ms`, target: '≤ ~75 ms', reference: 'PM2 and supervisord ~70–80 ms' });

@@ -4,7 +4,8 @@ import { formatDuration } from '../config/duration.ts';
 import { runningSupervisorPid } from '../process/pid-file.ts';
 import { statePaths } from '../config/paths.ts';
 import { isAlive } from '../process/proc.ts';
-import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from '../core/types.ts';
+import type { EventRecord, HealthStatus, LastExit, ResourceSample, ServiceSnapshot, StateFile } from '../core/types.ts';
+import { healthCells, resourceCells } from './status-health.ts';
 
 export interface ServiceStatus {
   name: string;
@@ -15,6 +16,10 @@ export interface ServiceStatus {
   last_exit: LastExit | null;
   reason?: string | null;
   pending_restart?: string | null;
+  /** null = no health check configured. */
+  health?: HealthStatus | null;
+  /** null = not running, or not sampled yet. */
+  resources?: ResourceSample | null;
 }
 
 export interface StatusReport {
@@ -61,6 +66,8 @@ function serviceStatus(service: ServiceSnapshot, now: number): ServiceStatus {
     last_exit: service.last_exit,
     reason: service.reason,
     pending_restart: service.pending_restart ?? null,
+    health: service.health ?? null,
+    resources: alive ? service.resources ?? null : null,
   };
 }
 
@@ -94,7 +101,8 @@ export function lastEvents(file: string, count: number, services: string[] = [])
 }
 
 export function formatStatusTable(report: StatusReport): string {
-  const rows = [['SERVICE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT']];
+  const gpu = report.services.some((service) => typeof service.resources?.gpu_memory_bytes === 'number');
+  const rows = [['SERVICE', 'STATE', 'PID', 'UPTIME', 'RESTARTS', 'LAST EXIT', ...healthCells(null), ...resourceCells(null, gpu)]];
   for (const service of report.services) {
     rows.push([
       service.name,
@@ -103,6 +111,8 @@ export function formatStatusTable(report: StatusReport): string {
       service.uptime_s === null ? '-' : formatDuration(service.uptime_s * 1000),
       String(service.restarts),
       formatLastExit(service.last_exit),
+      ...healthCells(service),
+      ...resourceCells(service, gpu),
     ]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));

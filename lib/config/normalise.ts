@@ -10,6 +10,7 @@ import { expandShellCommand } from './expand-shell.ts';
 import { MASK } from '../notify/redact.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
 import { normaliseMetrics, normaliseNats, type IntegrationContext } from './integrations.ts';
+import { HEALTH_DEFAULTS, MIN_HEALTH_INTERVAL_MS, normaliseHealth } from '../health/config.ts';
 import type { Config, ScheduleConfig, ServiceConfig, WaitIdleConfig, WebConfig, WebhookConfig } from '../core/types.ts';
 import { isLoopback, normaliseBasePath, parseListen } from '../web/address.ts';
 
@@ -72,6 +73,8 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const nats = normaliseNats(raw, integrations);
   if (nats) notify.nats = nats;
   const metrics = normaliseMetrics(raw, integrations);
+  const resourcesInterval = raw.resources?.interval ?? HEALTH_DEFAULTS.resourcesIntervalMs;
+  if (resourcesInterval < MIN_HEALTH_INTERVAL_MS) at(['resources', 'interval'], 'resources.interval', `expected at least ${MIN_HEALTH_INTERVAL_MS}ms`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     file: context.file,
@@ -102,6 +105,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
     reloadDebounceMs: raw.reload_debounce ?? DEFAULTS.reloadDebounceMs,
     web,
     ...(metrics ? { metrics } : {}),
+    resources: { intervalMs: resourcesInterval },
   };
 }
 
@@ -142,6 +146,12 @@ function normaliseService(service: RawService, index: number, folder: string, en
     watchIgnore: service.watch_ignore ?? [],
     watchDebounceMs: service.watch_debounce ?? DEFAULTS.watchDebounceMs,
     waitIdle: normaliseWaitIdle(service.wait_idle),
+    health: normaliseHealth(service.health, (field, message) =>
+      at(['services', index, 'health', ...(field ? [field] : [])], key(field ? `health.${field}` : 'health'), message)),
+    maxMemoryBytes: service.max_memory ?? null,
+    maxGpuMemoryBytes: service.max_gpu_memory ?? null,
+    successExitCodes: service.success_exit_codes ?? [],
+    restartExitCodes: service.restart_exit_codes ?? [],
   };
 }
 

@@ -56,6 +56,23 @@ const waitIdle = v.strictObject({
   max_wait: v.optional(duration),
 }, expected('a map with a command: key'));
 
+const exitCode = v.pipe(v.number(expected('an exit code 0–255')), v.integer('expected an exit code 0–255'), v.minValue(0, 'expected an exit code 0–255'), v.maxValue(255, 'expected an exit code 0–255'));
+const exitCodes = v.array(exitCode, expected('a list of exit codes 0–255'));
+const statusItem = v.union([v.number(), v.string()], expected('a status code or a range such as 200-399'));
+
+const health = v.strictObject({
+  http: v.optional(v.pipe(text, v.regex(/^https?:\/\/[^/\s]+/i, 'expected an http:// or https:// URL'))),
+  tcp: v.optional(v.pipe(text, v.regex(/^\[?[^\s]*\]?:\d{1,5}$/, 'expected host:port, such as 127.0.0.1:8188'))),
+  command: v.optional(nonEmptyText),
+  expect_status: v.optional(v.union([statusItem, v.array(statusItem)], expected('a status code, a range such as 200-399, or a list'))),
+  interval: v.optional(duration),
+  timeout: v.optional(duration),
+  failures: v.optional(v.pipe(count, v.minValue(1, 'expected a whole number ≥ 1'))),
+  start_period: v.optional(duration),
+  output_silence: v.optional(duration),
+  on_unhealthy: v.optional(oneOf(['restart', 'none'] as const)),
+}, expected('a map with one of http:, tcp:, command: or output_silence:'));
+
 const command = v.union([nonEmptyText, v.pipe(v.array(nonEmptyText), v.minLength(1))], expected('a command string or a non-empty list of strings (argv)'));
 
 const service = v.strictObject({
@@ -80,6 +97,15 @@ const service = v.strictObject({
   watch_ignore: v.optional(stringList),
   watch_debounce: v.optional(duration),
   wait_idle: v.optional(waitIdle),
+  health: v.optional(health),
+  max_memory: v.optional(size),
+  max_gpu_memory: v.optional(size),
+  success_exit_codes: v.optional(exitCodes),
+  restart_exit_codes: v.optional(exitCodes),
+}, expected('a map'));
+
+const resources = v.strictObject({
+  interval: v.optional(duration),
 }, expected('a map'));
 
 const schedule = v.strictObject({
@@ -167,11 +193,13 @@ export const configSchema = v.strictObject({
   reload_debounce: v.optional(duration),
   web: v.optional(v.nullable(web)),
   metrics: v.optional(v.nullable(metrics)),
+  resources: v.optional(v.nullable(resources)),
 }, expected('a map with a services: list'));
 
 export type RawConfig = v.InferOutput<typeof configSchema>;
 export type RawService = v.InferOutput<typeof service>;
 export type RawWaitIdle = v.InferOutput<typeof waitIdle>;
+export type RawHealth = v.InferOutput<typeof health>;
 
 export interface SchemaIssue {
   path: (string | number)[];

@@ -51,6 +51,59 @@ export interface ServiceConfig {
   watchIgnore: string[];
   watchDebounceMs: number;
   waitIdle: WaitIdleConfig | null;
+  /** Liveness check (issue #10); null = none. */
+  health: HealthConfig | null;
+  /** RSS of the whole tree, bytes; null = no limit. */
+  maxMemoryBytes: number | null;
+  /** GPU memory of the tree's processes (nvidia-smi), bytes; null = no limit. */
+  maxGpuMemoryBytes: number | null;
+  /** Also a clean exit, like 0. */
+  successExitCodes: number[];
+  /** Always restarted, whatever the policy. */
+  restartExitCodes: number[];
+}
+
+/** One health probe: an HTTP GET, a TCP connect or a command (exit 0 = healthy). */
+export type HealthProbe =
+  | { kind: 'http'; url: string; /** Inclusive ranges of accepted status codes. */ expectStatus: [number, number][] }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'command'; command: string };
+
+export interface HealthConfig {
+  /** null = output_silence alone. */
+  probe: HealthProbe | null;
+  intervalMs: number;
+  timeoutMs: number;
+  failures: number;
+  startPeriodMs: number;
+  /** null = not watched. */
+  outputSilenceMs: number | null;
+  onUnhealthy: 'restart' | 'none';
+}
+
+export interface ResourcesConfig {
+  intervalMs: number;
+}
+
+/** A service's health as state.json, `status --json` and metrics show it. */
+export interface HealthStatus {
+  status: 'healthy' | 'unhealthy' | 'starting';
+  /** Consecutive failures counted so far. */
+  failures: number;
+  last_check: string | null;
+  last_error: string | null;
+  latency_ms: number | null;
+}
+
+/** One resources sample of a service's whole tree (setsid'd members included). */
+export interface ResourceSample {
+  cpu_percent: number;
+  rss_bytes: number;
+  /** null when nvidia-smi is not on PATH. */
+  gpu_memory_bytes: number | null;
+  /** How many processes the tree has. */
+  processes: number;
+  sampled_at: string;
 }
 
 export interface ScheduleConfig {
@@ -163,6 +216,7 @@ export interface Config {
   web: WebConfig | null;
   /** Absent or null: no metrics endpoint of its own. */
   metrics?: MetricsConfig | null;
+  resources: ResourcesConfig;
 }
 
 /** One line of events.jsonl. Extra fields depend on `event`. */
@@ -192,6 +246,10 @@ export interface ServiceSnapshot {
   last_exit: LastExit | null;
   reason: string | null;
   pending_restart?: string | null;
+  /** null = no health check configured. */
+  health?: HealthStatus | null;
+  /** null = not running or not sampled yet. */
+  resources?: ResourceSample | null;
 }
 
 export interface StateFile {

@@ -45,7 +45,18 @@ const FORMATTERS: Record<string, Formatter> = {
   web_started: (e) => [`Web page served - ${text(e.reason)}`],
   web_error: (e) => [`Web page not served - ${text(e.reason)}`],
   web_auth_failed: (e) => [`Web page: ${text(e.reason)} from ${text(e.remote)}${Number(e.count) > 1 ? ` (${text(e.count)} attempts since the last report)` : ''}`],
+  unhealthy: (e) => [`${who(e)}unhealthy after ${text(e.failures)} failed checks - ${text(e.error)}${e.will_restart ? ' - restarting' : ''}`],
+  healthy: (e) => [`${who(e)}healthy again${reasonSuffix(e)}`],
+  memory_limit: (e) => [`${who(e)}memory ${formatBytes(Number(e.rss_bytes))} over max_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'rss_bytes')}`],
+  gpu_memory_limit: (e) => [`${who(e)}GPU memory ${formatBytes(Number(e.gpu_memory_bytes))} over max_gpu_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'gpu_memory_bytes')}`],
 };
+
+/** ` (biggest: 123 python main.py 20GB, ...)` for limit events. */
+function topProcesses(processes: unknown, field: string): string {
+  if (!Array.isArray(processes) || processes.length === 0) return '';
+  const items = (processes as Array<Record<string, unknown>>).map((item) => `${text(item.pid)} ${text(item.command).slice(0, 60)} ${formatBytes(Number(item[field]))}`);
+  return ` (biggest: ${items.join('; ')})`;
+}
 
 /** The lines of one event, without the time prefix. Unknown events get a generic line with their fields. */
 export function formatEventLines(event: EventRecord): string[] {

@@ -6,17 +6,29 @@ export interface ServiceDiff {
   removed: string[];
   changed: ServiceConfig[];
   unchanged: string[];
+  /** Only health checks, limits or exit-code lists differ: applied to the running service without a restart. */
+  inPlace: ServiceConfig[];
+}
+
+/** Settings read while the service runs (probes, samples) or at its next exit: a change needs no restart. */
+const IN_PLACE_KEYS = ['health', 'maxMemoryBytes', 'maxGpuMemoryBytes', 'successExitCodes', 'restartExitCodes'] as const;
+
+function withoutInPlace(service: ServiceConfig): Partial<ServiceConfig> {
+  const rest: Partial<ServiceConfig> = { ...service };
+  for (const key of IN_PLACE_KEYS) delete rest[key];
+  return rest;
 }
 
 /** Settings compared as resolved values, so comments, key order and formatting never count as a change. */
 export function diffServices(before: ServiceConfig[], after: ServiceConfig[]): ServiceDiff {
   const old = new Map(before.map((service) => [service.name, service]));
-  const diff: ServiceDiff = { added: [], removed: [], changed: [], unchanged: [] };
+  const diff: ServiceDiff = { added: [], removed: [], changed: [], unchanged: [], inPlace: [] };
   for (const service of after) {
     const previous = old.get(service.name);
     if (!previous) diff.added.push(service);
-    else if (canonical(previous) !== canonical(service)) diff.changed.push(service);
-    else diff.unchanged.push(service.name);
+    else if (canonical(previous) === canonical(service)) diff.unchanged.push(service.name);
+    else if (canonical(withoutInPlace(previous)) === canonical(withoutInPlace(service))) diff.inPlace.push(service);
+    else diff.changed.push(service);
   }
   const names = new Set(after.map((service) => service.name));
   diff.removed = before.filter((service) => !names.has(service.name)).map((service) => service.name);

@@ -114,6 +114,8 @@ export class Reloader {
       if (config.autostart) work.push(service.enqueue(() => target.signal.aborted ? Promise.resolve() : service.start('user', 'added to the config')));
       await this.watchSources(service);
     }
+    // health checks and limits take effect at the next probe or sample: the running process is left alone
+    for (const config of diff.inPlace) target.services.get(config.name)!.updateConfig(config);
     for (const config of diff.changed) {
       const service = target.services.get(config.name)!;
       service.updateConfig(config);
@@ -127,7 +129,7 @@ export class Reloader {
     const result = {
       ok: true, added: diff.added.map((s) => s.name), removed: diff.removed, changed: diff.changed.map((s) => s.name), unchanged: diff.unchanged, warnings,
     };
-    if (!only || result.added.length + result.removed.length + result.changed.length > 0) target.record({ event: 'config_reloaded', added: result.added, removed: result.removed, changed: result.changed, unchanged: result.unchanged, reason: trigger, ...(warnings.length ? { warnings } : {}) });
+    if (!only || result.added.length + result.removed.length + result.changed.length + diff.inPlace.length > 0) target.record({ event: 'config_reloaded', added: result.added, removed: result.removed, changed: result.changed, unchanged: result.unchanged, reason: trigger, ...(warnings.length ? { warnings } : {}), ...(diff.inPlace.length ? { applied_in_place: diff.inPlace.map((s) => s.name) } : {}) });
     await Promise.all(work);
     target.changed();
     return result;

@@ -44,7 +44,8 @@ export interface RestartHistory {
 export const EMPTY_HISTORY: RestartHistory = { restartTimes: [], consecutiveFailures: 0 };
 
 export type RestartPolicyConfig = Pick<ServiceConfig,
-  'restart' | 'restartSecMs' | 'restartMax' | 'restartWindowMs' | 'restartBackoff' | 'restartSecMaxMs' | 'minUptimeMs'>;
+  'restart' | 'restartSecMs' | 'restartMax' | 'restartWindowMs' | 'restartBackoff' | 'restartSecMaxMs' | 'minUptimeMs'>
+  & Partial<Pick<ServiceConfig, 'successExitCodes' | 'restartExitCodes'>>;
 
 export type RestartDecision =
   | { action: 'restart'; delayMs: number; attempt: number; reason: string; history: RestartHistory }
@@ -62,23 +63,43 @@ export interface DecisionInput {
   now: number;
 }
 
-/** Ordered like systemd's service_shall_restart: manual stop → policy → start limit → delay. */
+/**
+ * Ordered like systemd's service_shall_restart: manual stop → restart_exit_codes (RestartForceExitStatus) →
+ * success_exit_codes (SuccessExitStatus) → policy table → start limit → delay.
+ */
 export function decideRestart(input: DecisionInput): RestartDecision {
   const { exit, policy, now } = input;
   if (input.manualStop !== null) return { action: 'none', finalState: 'stopped', reason: input.manualStop, history: input.history };
-  const result = classifyExit(exit);
   const history = nextHistory(input.history, input.uptimeMs, policy.minUptimeMs, now, policy.restartWindowMs);
+  const code = exit.signal === null ? exit.code : null;
+  if (code !== null && (policy.restartExitCodes ?? []).includes(code)) {
+    return restartWithinLimit(history, policy, now, input.uptimeMs, `${describeExit(exit)} (in restart_exit_codes)`);
+  }
+  const result = code !== null && (policy.successExitCodes ?? []).includes(code) ? 'success' : classifyExit(exit);
   const finalState = result === 'success' ? 'exited' : 'failed';
   if (!policyRestarts(policy.restart, result)) {
     return { action: 'none', finalState, reason: `${describeExit(exit)}, restart policy ${policy.restart}`, history };
   }
+  return restartWithinLimit(history, policy, now, input.uptimeMs, describeExit(exit));
+}
+
+/**
+ * A running service the supervisor found failing without exiting (health check, memory limit): it is stopped and
+ * restarted whatever the policy, and the restart counts like a crash restart (restart_max/window, backoff, gave_up).
+ */
+export function decideFailureRestart(input: { policy: RestartPolicyConfig; history: RestartHistory; uptimeMs: number; reason: string; now: number }): RestartDecision {
+  const history = nextHistory(input.history, input.uptimeMs, input.policy.minUptimeMs, input.now, input.policy.restartWindowMs);
+  return restartWithinLimit(history, input.policy, input.now, input.uptimeMs, input.reason);
+}
+
+function restartWithinLimit(history: RestartHistory, policy: RestartPolicyConfig, now: number, uptimeMs: number, reason: string): RestartDecision {
   const limit = checkRestartLimit(history.restartTimes, now, policy.restartMax, policy.restartWindowMs);
   if (limit.hit) return { action: 'give-up', reason: limit.reason, history };
   return {
     action: 'restart',
-    delayMs: withCrashLoopFloor(restartDelayMs(history.consecutiveFailures, policy), input.uptimeMs, policy.minUptimeMs),
+    delayMs: withCrashLoopFloor(restartDelayMs(history.consecutiveFailures, policy), uptimeMs, policy.minUptimeMs),
     attempt: history.restartTimes.length + 1,
-    reason: describeExit(exit),
+    reason,
     history: { ...history, restartTimes: [...history.restartTimes, now] },
   };
 }

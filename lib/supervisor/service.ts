@@ -1,11 +1,11 @@
 /** Drives one service's child process through the lifecycle; decisions come from policy.ts. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
+import { EMPTY_HISTORY, classifyExit, decideFailureRestart, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
 import { spawnGate } from './spawn-gate.ts';
-import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess } from '../process/tree.ts';
+import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess, type StopTreeResult } from '../process/tree.ts';
 import type { ProcessTable } from '../process/table.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
@@ -60,6 +60,8 @@ export class Service {
   get name(): string { return this.config.name; }
   get state(): ServiceState { return this.currentState; }
   get pid(): number | null { return this.child?.pid ?? null; }
+  /** When the current run entered running (ms); null before the first start. */
+  get startedAtMs(): number | null { return this.startedAt; }
   private now(): number { return (this.deps.now ?? Date.now)(); }
 
   /** Serialises user operations on this service: they never interleave. */
@@ -172,8 +174,8 @@ export class Service {
     this.history = decision.history;
     const willRestart = decision.action === 'restart';
     const reason = describeExit(exit);
-    if (classifyExit(exit) === 'success') {
-      this.deps.emit({ event: 'exited', service: this.name, exit_code: 0, restart_policy: this.config.restart, will_restart: willRestart, reason });
+    if (classifyExit(exit) === 'success' || (exit.code !== null && this.config.successExitCodes.includes(exit.code))) {
+      this.deps.emit({ event: 'exited', service: this.name, exit_code: exit.code, restart_policy: this.config.restart, will_restart: willRestart, reason });
     } else {
       // giving_up: a gave_up follows, so buses that announce a final stop (NATS `stop`) wait for it
       this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason, ...(decision.action === 'give-up' ? { giving_up: true } : {}) });
@@ -270,9 +272,16 @@ export class Service {
       return;
     }
     if (state !== 'running' && state !== 'starting') return;
-    const child = this.child;
     this.manualStop = reason;
-    // RUNNING -> STOPPING: stop_signal to the whole tree
+    const result = await this.stopProcesses(reason);
+    // STOPPING|KILLING -> STOPPED: verified gone
+    this.setState('stopped', reason);
+    this.emitStopped(reason, result);
+  }
+
+  /** RUNNING -> STOPPING (-> KILLING): stop_signal to the whole tree, SIGKILL after stop_timeout; resolves when it is gone. */
+  private async stopProcesses(reason: string): Promise<StopTreeResult> {
+    const child = this.child;
     this.setState('stopping', reason);
     const result = await stopTree({
       pid: child?.pid ?? this.lastPid,
@@ -286,9 +295,28 @@ export class Service {
     if (child && this.childExited) await this.childExited;
     this.child = null;
     this.pidStart = null;
-    // STOPPING|KILLING -> STOPPED: verified gone
-    this.setState('stopped', reason);
+    return result;
+  }
+
+  private emitStopped(reason: string, result: StopTreeResult): void {
     this.deps.emit({ event: 'stopped', service: this.name, reason, forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: result.survivors.length });
+  }
+
+  /**
+   * A running service that fails without exiting (health check, memory limit): stop the whole tree gracefully, then
+   * restart it like a crash (restart_max/restart_window, backoff, gave_up). Call it through `enqueue`.
+   */
+  async restartFailed(reason: string): Promise<void> {
+    if (this.currentState !== 'running') return;
+    const uptimeMs = this.startedAt === null ? 0 : this.now() - this.startedAt;
+    this.manualStop = reason; // the exit is ours: onExit must not decide on it
+    const result = await this.stopProcesses(reason);
+    this.manualStop = null;
+    this.emitStopped(reason, result);
+    const decision = decideFailureRestart({ policy: this.config, history: this.history, uptimeMs, reason, now: this.now() });
+    this.history = decision.history;
+    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
+    return this.enterGaveUp(decision.reason);
   }
 
   /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */

@@ -10,8 +10,9 @@ export const ALLOWED: Record<ServiceState, readonly ServiceState[]> = {
   starting: ['running', 'failed', 'stopping'],
   running: ['stopping', 'backoff', 'exited', 'failed'],
   backoff: ['starting', 'stopped', 'failed'],
-  stopping: ['killing', 'stopped'],
-  killing: ['stopped', 'failed'],
+  // stopping|killing -> backoff|failed: a restart the supervisor decided on (health, memory) after the tree is gone
+  stopping: ['killing', 'stopped', 'backoff', 'failed'],
+  killing: ['stopped', 'failed', 'backoff'],
 };
 
 export class InvalidTransitionError extends SupervisorError {

@@ -23,10 +23,13 @@ import { PidFiles } from './pid-files.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { markedProcessesIn, stopTree } from '../process/tree.ts';
 import { sharedProcessTable } from '../process/table.ts';
+import { ServiceWatch } from '../health/watch.ts';
+import { MarkerCache } from '../process/markers.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
 import type { MetricsEndpoint } from '../metrics/endpoint.ts';
 import type { ResourceReader } from '../metrics/registry.ts';
+import { CpuSecondsTotal } from '../metrics/cpu-total.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
 /** Least time between two state.json writes caused by service changes. */
@@ -64,8 +67,21 @@ export class Supervisor {
   ready = false;
   /** Loaded only when `metrics:` is configured. */
   metrics: MetricsEndpoint | null = null;
-  /** Per-service resources and health for the metrics; the resource sampler (issue #10) replaces this. */
-  resourcesOf: ResourceReader = () => undefined;
+  private readonly cpuTotals = new CpuSecondsTotal();
+  /** Per-service resources and health for the metrics, from the health checks and the resource sampler. */
+  resourcesOf: ResourceReader = (name) => {
+    const service = this.services.get(name);
+    if (!service) return undefined;
+    const sample = this.watch.resources(service);
+    const health = this.watch.health(service);
+    return {
+      ...(sample ? { rss_bytes: sample.rss_bytes, ...(sample.gpu_memory_bytes === null ? {} : { gpu_memory_bytes: sample.gpu_memory_bytes }) } : {}),
+      ...(sample || this.cpuTotals.read(name, null) !== undefined ? { cpu_seconds: this.cpuTotals.read(name, sample) } : {}),
+      ...(health ? { health: health.status } : {}),
+    };
+  };
+  /** Health checks, resources and memory limits (issue #10). */
+  readonly watch: ServiceWatch;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -93,6 +109,15 @@ export class Supervisor {
         this.web?.reconfigure(next);
         if (next.metrics || next.web || this.metrics) void this.syncMetrics(next);
       },
+      signal: this.shuttingDown.signal,
+    });
+    this.watch = new ServiceWatch({
+      services: () => this.services.values(),
+      config: () => this.config,
+      markerOf: (name) => serviceMarker(this.config.stateDir, name),
+      markerCache: new MarkerCache(),
+      record: (event) => this.events.record(event),
+      changed: () => this.scheduleStateWrite(),
       signal: this.shuttingDown.signal,
     });
   }
@@ -126,6 +151,7 @@ export class Supervisor {
     await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
     this.scheduler.arm();
     await this.reloader.start();
+    this.watch.sync();
     this.ready = true;
     this.writeState();
   }
@@ -173,7 +199,10 @@ export class Supervisor {
       baseEnv: process.env,
       emit: (event) => this.events.record(event),
       changed: () => this.scheduleStateWrite(),
-      attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => this.output.attach(name, stdout, stderr, timestamps),
+      attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => {
+        this.output.attach(name, stdout, stderr, timestamps);
+        this.watch.attachOutput(name, stdout, stderr);
+      },
     });
   }
 
@@ -204,9 +233,10 @@ export class Supervisor {
   }
 
   writeState(): void {
+    if (this.ready) this.watch.sync();
     const state: StateFile = {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
-      services: [...this.services.values()].map((service) => service.snapshot()),
+      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service) })),
       schedule: this.scheduler.status(),
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
@@ -260,6 +290,7 @@ export class Supervisor {
     // Refused at the lock (another supervisor runs): its files and services are not ours to touch
     if (!this.releaseLock) return;
     this.server?.close();
+    this.watch.close();
     this.scheduler.disarm();
     // Abort first: a reload or restart sequence running now must not start anything from here on
     this.shuttingDown.abort();
