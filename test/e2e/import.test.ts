@@ -18,17 +18,6 @@ const DIR = join(FIXTURES, 'import');
 const temp = makeTempDir('rc-import-');
 after(() => temp.remove());
 
-/**
- * Keys that map to max_memory / success_exit_codes, which arrive with issue #10 (health). Until it is merged our
- * schema refuses them, so the `config --check` runs below use inputs without these lines, and the mapping itself is
- * asserted on the YAML text. After merging #10: empty this list.
- */
-const UNTIL_ISSUE_10_MERGED = ['max_memory_restart', 'stop_exit_codes', 'exitcodes'];
-
-function withoutIssue10Keys(text: string): string {
-  return text.split('\n').filter((line) => !UNTIL_ISSUE_10_MERGED.some((key) => new RegExp(`^\\s*${key}\\s*[:=]`).test(line))).join('\n');
-}
-
 function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) {
   return runCommand(CLI, args, { cwd: options.cwd ?? temp.path, env: cleanEnv(options.env), timeoutMs: options.timeoutMs ?? 30_000 });
 }
@@ -46,7 +35,7 @@ function copyFixtures(files: string[]): string {
   const dir = temp.fresh();
   for (const file of files) {
     mkdirSync(join(dir, file, '..'), { recursive: true });
-    writeFileSync(join(dir, file), withoutIssue10Keys(readFileSync(join(DIR, file), 'utf8')));
+    writeFileSync(join(dir, file), readFileSync(join(DIR, file), 'utf8'));
   }
   return dir;
 }
