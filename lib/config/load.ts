@@ -61,7 +61,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
 
 function describeIssue(issue: SchemaIssue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string {
   const where = `${name}:${lineOf(doc, lineCounter, issue.path)}: ${formatPath(issue.path) || '(top level)'}`;
-  if (issue.unknownKey) return `${where}: unknown key`;
+  if (issue.unknownKey) return `${where}: unknown key${issue.suggestion ? ` (did you mean ${issue.suggestion}?)` : ''}`;
   const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
   return `${where}: ${missing ? 'required key is missing' : issue.message}`;
 }
