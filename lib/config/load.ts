@@ -17,6 +17,8 @@ export interface LoadedConfig {
   origins: Origins;
   /** Flattened keys present in the file, for `config --show-origin`. */
   rawKeys: Set<string>;
+  /** The line of a key path in the file (for warnings). */
+  lineOf: (path: (string | number)[]) => number;
 }
 
 export interface LoadOptions {
@@ -55,8 +57,9 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const raw: RawConfig = parsed.value;
   const origins: Origins = new Map([['config', fileOrigin]]);
   const withEnv = applyEnvOverrides(raw, env, origins, name);
-  const config = normaliseConfig(withEnv, { file, env, origins, lineOf: (path) => lineOf(doc, lineCounter, path) });
-  return { config, origins, rawKeys: collectRawKeys(input) };
+  const lineOfPath = (path: (string | number)[]) => lineOf(doc, lineCounter, path);
+  const config = normaliseConfig(withEnv, { file, env, origins, lineOf: lineOfPath });
+  return { config, origins, rawKeys: collectRawKeys(input), lineOf: lineOfPath };
 }
 
 function describeIssue(issue: SchemaIssue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string {
