@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors.ts';
 import { applyEnvOverrides, type Origins } from './env.ts';
 import { checkDirectory, normaliseConfig } from './normalise.ts';
 import type { Config } from '../core/types.ts';
-import { resolveConfigPath } from './paths.ts';
+import { missingConfigMessage, resolveConfigPath } from './paths.ts';
 import { collectRawKeys } from './display.ts';
 
 export { resolveConfigPath };
@@ -32,7 +32,7 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const file = resolveConfigPath(options.flag, env, options.cwd);
-  if (!existsSync(file)) throw new ConfigError([`${file}: config file not found (use --config FILE or RESTART_CONTROL_CONFIG)`]);
+  if (!existsSync(file)) throw new ConfigError([missingConfigMessage(options.flag, env, options.cwd)]);
   return parseConfigText(readFileSync(file, 'utf8'), file, env, options.flag ? 'flag --config' : env.RESTART_CONTROL_CONFIG ? 'env RESTART_CONTROL_CONFIG' : 'default');
 }
 
