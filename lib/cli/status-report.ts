@@ -5,6 +5,7 @@ import { runningSupervisorPid } from '../process/pid-file.ts';
 import { statePaths } from '../config/paths.ts';
 import { isAlive } from '../process/proc.ts';
 import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from '../core/types.ts';
+import { formatCrashCauses, formatRetry } from './status-causes.ts';
 
 export interface ServiceStatus {
   name: string;
@@ -15,6 +16,10 @@ export interface ServiceStatus {
   last_exit: LastExit | null;
   reason?: string | null;
   pending_restart?: string | null;
+  /** Its last stderr line before its last crash or give-up. */
+  last_stderr?: string | null;
+  /** When a service that gave up is tried again (restart_cooldown). */
+  retry_at?: string | null;
 }
 
 export interface StatusReport {
@@ -61,6 +66,8 @@ function serviceStatus(service: ServiceSnapshot, now: number): ServiceStatus {
     last_exit: service.last_exit,
     reason: service.reason,
     pending_restart: service.pending_restart ?? null,
+    last_stderr: service.last_stderr ?? null,
+    retry_at: service.retry_at ?? null,
   };
 }
 
@@ -98,7 +105,7 @@ export function formatStatusTable(report: StatusReport): string {
   for (const service of report.services) {
     rows.push([
       service.name,
-      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.state,
+      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.retry_at ? `${service.state} ${formatRetry(service.retry_at)}` : service.state,
       service.pid === null ? '-' : String(service.pid),
       service.uptime_s === null ? '-' : formatDuration(service.uptime_s * 1000),
       String(service.restarts),
@@ -110,7 +117,7 @@ export function formatStatusTable(report: StatusReport): string {
   const supervisor = report.supervisor.running
     ? `supervisor: running (pid ${report.supervisor.pid})`
     : 'supervisor: not running (last known state shown)';
-  return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n`;
+  return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n${formatCrashCauses(report.services)}`;
 }
 
 function formatLastExit(exit: LastExit | null): string {

@@ -150,6 +150,10 @@ export interface ServiceSnapshot {
   last_exit: LastExit | null;
   reason: string | null;
   pending_restart?: string | null;
+  /** The last stderr line before its last crash or give-up (null after a clean end or a stop). */
+  last_stderr?: string | null;
+  /** While it waits out restart_cooldown after giving up: when it is tried again. */
+  retry_at?: string | null;
 }
 
 export interface StateFile {

@@ -13,6 +13,8 @@ type Record = (event: Omit<EventRecord, 'time'>) => void;
 export class OutputRouter {
   private readonly serviceLogs = new Map<string, RotatingLog>();
   private readonly tails = new Map<string, LineRing>();
+  /** Per service, the last non-empty stderr line of its current run: why it crashed, for events and status. */
+  private readonly lastStderr = new Map<string, string>();
   private readonly captures = new Set<{ done: Promise<void>; stop: () => void }>();
   private eventsLog: RotatingLog | null = null;
   private restartLog: RotatingLog | null = null;
@@ -43,7 +45,12 @@ export class OutputRouter {
       this.tails.set(service, tail);
     }
     const ring = tail;
-    const capture = captureOutput({ stdout, stderr, log, timestamps, onLine: (line) => ring.push(line) });
+    this.lastStderr.delete(service);
+    const onLine = (line: string, stream: 'stdout' | 'stderr') => {
+      ring.push(line);
+      if (stream === 'stderr' && line.trim() !== '') this.lastStderr.set(service, line);
+    };
+    const capture = captureOutput({ stdout, stderr, log, timestamps, onLine });
     this.captures.add(capture);
     void capture.done.finally(() => this.captures.delete(capture));
   }
@@ -60,6 +67,10 @@ export class OutputRouter {
 
   tail(service: string): string[] {
     return this.tails.get(service)?.lines() ?? [];
+  }
+
+  lastStderrLine(service: string): string | null {
+    return this.lastStderr.get(service) ?? null;
   }
 
   reconfigure(config: Config): void {

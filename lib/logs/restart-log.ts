@@ -14,10 +14,10 @@ const FORMATTERS: Record<string, Formatter> = {
   supervisor_stopped: (e) => [`Supervisor stopped${reasonSuffix(e)}`],
   started: (e) => [`${who(e)}started (pid ${text(e.pid)})`],
   exited: (e) => [`${who(e)}exited (exit code ${text(e.exit_code)})${reasonSuffix(e)}`],
-  crashed: (e) => [`${who(e)}exited unexpectedly (${exitStatus(e)})${crashOutcome(e)}`],
+  crashed: (e) => [`${who(e)}exited unexpectedly (${exitStatus(e)})${crashOutcome(e)}${lastStderr(e)}`],
   restarting: (e) => [`${who(e)}restarting in ${seconds(e.delay_s)}${attempt(e)}${e.reason ? ` - ${e.reason}` : ''}`],
   stopped: (e) => [`${who(e)}stopped${reasonSuffix(e)}`],
-  gave_up: (e) => [`${who(e)}${e.reason ?? 'failed too often'} - giving up`],
+  gave_up: (e) => [`${who(e)}${e.reason ?? 'failed too often'} - giving up${e.retry_at ? ` until ${formatLocalTime(text(e.retry_at))} (restart_cooldown)` : ''}${lastStderr(e)}`],
   cooldown_retry: (e) => [`${who(e)}cooldown over - trying again${reasonSuffix(e)}`],
   scheduled_restart: (e) => [`Scheduled restart initiated${servicesSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
   force_restart: (e) => [`Forced restart initiated${servicesSuffix(e)}${reasonSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
@@ -123,6 +123,11 @@ function crashOutcome(event: EventRecord): string {
   if (event.will_restart === true) return ` - will restart${why}`;
   if (event.will_restart === false) return ` - not restarting${why}`;
   return why;
+}
+
+/** Why it crashed, on the same line: the service's last stderr line. */
+function lastStderr(event: EventRecord): string {
+  return typeof event.last_stderr === 'string' && event.last_stderr !== '' ? ` - stderr: ${event.last_stderr}` : '';
 }
 
 function nextRestart(event: EventRecord): string {

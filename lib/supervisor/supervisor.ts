@@ -18,6 +18,7 @@ import { Reloader } from '../reload/reloader.ts';
 import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
+import { CrashCauses } from './crash-cause.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
@@ -47,6 +48,7 @@ export class Supervisor {
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
   private readonly markerCache = new MarkerCache();
+  private readonly crashCauses: CrashCauses;
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -55,6 +57,7 @@ export class Supervisor {
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
     this.output = new OutputRouter(config, (event) => this.events.record(event));
+    this.crashCauses = new CrashCauses((service) => this.output.lastStderrLine(service));
     this.notifier = new Notifier(config.notify, {
       host: hostname(),
       cwd: dirname(config.file),
@@ -146,7 +149,7 @@ export class Supervisor {
       marker: serviceMarker(this.config.stateDir, config.name),
       markerCache: this.markerCache,
       baseEnv: process.env,
-      emit: (event) => this.events.record(event),
+      emit: (event) => this.events.record(this.crashCauses.annotate(event)),
       changed: () => this.scheduleStateWrite(),
       attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => this.output.attach(name, stdout, stderr, timestamps),
     });
@@ -179,7 +182,7 @@ export class Supervisor {
   writeState(): void {
     const state: StateFile = {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
-      services: [...this.services.values()].map((service) => service.snapshot()),
+      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), ...this.crashCauses.snapshotFields(service.name, service.state) })),
       schedule: this.scheduler.status(),
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
