@@ -1,5 +1,6 @@
 /** Events → the human-readable lines of restart.log (and of `events` without --json). */
 import { formatBytes } from '../config/duration.ts';
+import { diskUsedPercent } from '../process/system.ts';
 import type { RotatingLog } from './rotating-log.ts';
 import type { EventRecord } from '../core/types.ts';
 
@@ -150,7 +151,7 @@ function durations(value: unknown): string {
 
 interface SystemStatus {
   memory?: { used?: number; total?: number };
-  disk?: { path?: string; used?: number; total?: number };
+  disk?: { path?: string; used?: number; total?: number; available?: number };
   gpus?: Array<{ name?: string; memory_used?: number; memory_total?: number }>;
 }
 
@@ -160,7 +161,7 @@ function systemLines(value: unknown): string[] {
   const parts: string[] = [];
   if (system.memory?.total) parts.push(`memory ${formatBytes(system.memory.used ?? 0)}/${formatBytes(system.memory.total)}`);
   if (system.disk?.total) {
-    const percent = Math.round(((system.disk.used ?? 0) / system.disk.total) * 100);
+    const percent = diskUsedPercent(system.disk);
     parts.push(`storage ${formatBytes(system.disk.used ?? 0)}/${formatBytes(system.disk.total)} (${percent}% used)`);
   }
   const lines = parts.length > 0 ? [`System status - ${parts.join(', ')}`] : [];
