@@ -1,6 +1,13 @@
 /** Every unknown key of a config, each with the known key it is probably a typo of: valibot stops at the first per map. */
 import { closestMatch } from '../core/suggest.ts';
-import type { SchemaIssue } from './schema.ts';
+
+/** One unknown key (schema.ts's SchemaIssue has this shape: no import back, so no circle). */
+export interface UnknownKeyIssue {
+  path: (string | number)[];
+  message: string;
+  unknownKey: true;
+  suggestion: string | null;
+}
 
 /** The parts of a valibot schema the walk reads (valibot's own types are too deep for this). */
 interface SchemaNode {
@@ -13,7 +20,7 @@ interface SchemaNode {
 }
 
 /** Walks `input` beside `schema`: maps against strict objects' entries, lists against their item schema. */
-export function unknownKeyIssues(schema: unknown, input: unknown, path: (string | number)[] = []): SchemaIssue[] {
+export function unknownKeyIssues(schema: unknown, input: unknown, path: (string | number)[] = []): UnknownKeyIssue[] {
   const node = schema as SchemaNode;
   if (input === null || typeof input !== 'object') return [];
   if (node.wrapped) return unknownKeyIssues(node.wrapped, input, path);
