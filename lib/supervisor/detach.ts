@@ -1,7 +1,7 @@
 /** `./run.ts --detach`: start the supervisor in its own session and return once its services are started. */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { ensureDir } from '../core/atomic.ts';
 import { READY_FD_ENV } from './foreground.ts';
 import { statePaths } from '../config/paths.ts';
@@ -14,7 +14,7 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
   const paths = statePaths(config.stateDir);
   ensureDir(paths.dir);
   const logFd = openSync(paths.supervisorLog, 'a');
-  const args = [...process.execArgv, process.argv[1]!, ...withoutDetach(argv), '--config', config.file];
+  const args = [...absoluteImports(process.execArgv, process.cwd()), process.argv[1]!, ...withoutDetach(argv), '--config', config.file];
   const child = spawn(process.execPath, args, {
     cwd: dirname(config.file),
     detached: true,
@@ -35,6 +35,19 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
   }
   process.stderr.write(`error: the supervisor did not start${answer?.error ? `: ${answer.error}` : ''}\n${logTail(paths.supervisorLog)}`);
   return 1;
+}
+
+/**
+ * The child runs in the config's folder: a relative `--import ./node_modules/tsx/dist/loader.mjs` (the entry header's,
+ * when started as `./run.ts` from the repo root with a stale bundle, as notebook-startup.sh does) must become absolute.
+ */
+export function absoluteImports(execArgv: string[], cwd: string): string[] {
+  const relative = (value: string) => value.startsWith('./') || value.startsWith('../');
+  return execArgv.map((arg, index) => {
+    if (execArgv[index - 1] === '--import' && relative(arg)) return resolve(cwd, arg);
+    if (arg.startsWith('--import=') && relative(arg.slice('--import='.length))) return `--import=${resolve(cwd, arg.slice('--import='.length))}`;
+    return arg;
+  });
 }
 
 function withoutDetach(argv: string[]): string[] {
