@@ -9,6 +9,8 @@ import type { Config } from '../core/types.ts';
 
 /** Lines of supervisor.log shown when the detached supervisor dies before it is ready. */
 const LOG_TAIL_LINES = 15;
+/** How long a refused child (already running, bad start) is given to exit before --detach returns anyway. */
+const CHILD_EXIT_WAIT_MS = 5_000;
 
 export async function detachSupervisor(config: Config, argv: string[]): Promise<number> {
   const paths = statePaths(config.stateDir);
@@ -22,12 +24,18 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
     env: { ...process.env, [READY_FD_ENV]: '3' },
   });
   closeSync(logFd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = await readReadyLine(child.stdio[3] as NodeJS.ReadableStream);
   child.unref();
   if (answer?.ok) {
     process.stdout.write(`supervisor started (pid ${answer.pid}); logs: ${paths.supervisorLog}\n`);
     return 0;
   }
+  // A child that will not run is on its way out: return once it is gone, so no second supervisor process is left
+  // behind for a moment (a cron line or a script looking right after would see two)
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([exited, new Promise((resolve) => { timer = setTimeout(resolve, CHILD_EXIT_WAIT_MS); })]);
+  clearTimeout(timer);
   const already = answer?.error?.match(/already running \(pid (\d+)\)/);
   if (already) {
     process.stdout.write(`${answer!.error}\n`);
