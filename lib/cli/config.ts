@@ -2,11 +2,13 @@
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.ts';
 import { configToDisplay, flattenWithOrigins } from '../config/display.ts';
+import { commandWarnings } from '../config/warnings.ts';
 import type { CliIo } from './context.ts';
 
 export function configCommand(io: CliIo, configFile: string, options: { check?: boolean; showOrigin?: boolean }): number {
-  const { config, origins, rawKeys } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });
+  const { config, origins, rawKeys, lineOf } = loadConfig({ flag: configFile, env: io.env, cwd: io.cwd });
   if (options.check) {
+    for (const warning of commandWarnings(config, io.env, lineOf)) io.stderr(`${warning}\n`);
     io.stdout(`${configFile}: OK (${config.services.length} service${config.services.length === 1 ? '' : 's'})\n`);
     return 0;
   }

@@ -31,7 +31,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .showSuggestionAfterError(true)
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 
-  const context = (command: Command): CliContext => resolveContext((command.optsWithGlobals() as { config?: string }).config, io);
+  const context = (command: Command, requireConfig = true): CliContext => resolveContext((command.optsWithGlobals() as { config?: string }).config, io, { requireConfig });
   const sub = (name: string, description: string) =>
     program.command(name).description(description).option('--config <file>', 'config file').exitOverride()
       .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -87,7 +87,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     .option('--timezone <zone>', 'time zone for --cron (default: the config\'s, else the machine\'s)')
     .action(async (options: Record<string, string>, cmd: Command) => {
       const { nextCommand } = await import('./schedule.ts');
-      setExit(nextCommand(io, context(cmd).configFile, options));
+      setExit(nextCommand(io, context(cmd, !options.cron && !options.interval).configFile, options));
     });
 
   sub('logs', 'the restart log, or the output of services (several are interleaved by time)')

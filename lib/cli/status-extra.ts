@@ -5,7 +5,7 @@ import { isoInZone } from '../core/time-format.ts';
 import { statePaths } from '../config/paths.ts';
 import { readScheduleState } from '../schedule/state.ts';
 import { readStateFile, type StatusReport } from './status-report.ts';
-import { systemSnapshot } from '../process/system.ts';
+import { diskUsedPercent, systemSnapshot } from '../process/system.ts';
 import { formatRestartLogEntry } from '../logs/restart-log.ts';
 
 export interface ExtraContext {
@@ -49,7 +49,7 @@ export async function addScheduleStatus(report: StatusReport, context: ExtraCont
     const when = schedule.next_restart ? `, next restart ${isoInZone(new Date(schedule.next_restart), null)} (in ${formatDuration((schedule.remaining_s ?? 0) * 1000)})` : '';
     lines.push(`scheduled restarts: ${schedule.enabled ? 'enabled' : 'disabled'} (${schedule.mode}: ${schedule.expression})${when}`);
   }
-  const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${Math.round((system.disk.used / system.disk.total) * 100)}% used)` : '';
+  const disk = system.disk.total > 0 ? `, disk ${formatBytes(system.disk.used)}/${formatBytes(system.disk.total)} (${diskUsedPercent(system.disk)}% used)` : '';
   const gpus = system.gpus.map((gpu, index) => `, gpu${index} ${gpu.name} ${formatBytes(gpu.memory_used)}/${formatBytes(gpu.memory_total)}`).join('');
   lines.push(`system: memory ${formatBytes(system.memory.used)}/${formatBytes(system.memory.total)}${disk}${gpus}`);
   for (const sink of (state?.notify as { sink: string; sent: number; failed: number; dropped: number }[] | undefined) ?? []) {

@@ -6,6 +6,7 @@ import { statePaths } from '../config/paths.ts';
 import { isAlive } from '../process/proc.ts';
 import type { EventRecord, HealthStatus, LastExit, ResourceSample, ServiceSnapshot, StateFile } from '../core/types.ts';
 import { healthCells, resourceCells } from './status-health.ts';
+import { formatCrashCauses, formatRetry } from './status-causes.ts';
 
 export interface ServiceStatus {
   name: string;
@@ -20,6 +21,10 @@ export interface ServiceStatus {
   health?: HealthStatus | null;
   /** null = not running, or not sampled yet. */
   resources?: ResourceSample | null;
+  /** Its last stderr line before its last crash or give-up. */
+  last_stderr?: string | null;
+  /** When a service that gave up is tried again (restart_cooldown). */
+  retry_at?: string | null;
 }
 
 export interface StatusReport {
@@ -68,6 +73,8 @@ function serviceStatus(service: ServiceSnapshot, now: number): ServiceStatus {
     pending_restart: service.pending_restart ?? null,
     health: service.health ?? null,
     resources: alive ? service.resources ?? null : null,
+    last_stderr: service.last_stderr ?? null,
+    retry_at: service.retry_at ?? null,
   };
 }
 
@@ -106,7 +113,7 @@ export function formatStatusTable(report: StatusReport): string {
   for (const service of report.services) {
     rows.push([
       service.name,
-      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.state,
+      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.retry_at ? `${service.state} ${formatRetry(service.retry_at)}` : service.state,
       service.pid === null ? '-' : String(service.pid),
       service.uptime_s === null ? '-' : formatDuration(service.uptime_s * 1000),
       String(service.restarts),
@@ -120,7 +127,7 @@ export function formatStatusTable(report: StatusReport): string {
   const supervisor = report.supervisor.running
     ? `supervisor: running (pid ${report.supervisor.pid})`
     : 'supervisor: not running (last known state shown)';
-  return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n`;
+  return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n${formatCrashCauses(report.services)}`;
 }
 
 function formatLastExit(exit: LastExit | null): string {

@@ -8,7 +8,7 @@ import { applyEnvOverrides, type Origins } from './env.ts';
 import { checkDirectory, normaliseConfig, restartWindowProblem } from './normalise.ts';
 import { parseDurationMs } from './duration.ts';
 import type { Config } from '../core/types.ts';
-import { resolveConfigPath } from './paths.ts';
+import { missingConfigMessage, resolveConfigPath } from './paths.ts';
 import { collectRawKeys } from './display.ts';
 
 export { resolveConfigPath };
@@ -18,6 +18,8 @@ export interface LoadedConfig {
   origins: Origins;
   /** Flattened keys present in the file, for `config --show-origin`. */
   rawKeys: Set<string>;
+  /** The line of a key path in the file (for warnings). */
+  lineOf: (path: (string | number)[]) => number;
 }
 
 export interface LoadOptions {
@@ -31,7 +33,7 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const file = resolveConfigPath(options.flag, env, options.cwd);
-  if (!existsSync(file)) throw new ConfigError([`${file}: config file not found (use --config FILE or RESTART_CONTROL_CONFIG)`]);
+  if (!existsSync(file)) throw new ConfigError([missingConfigMessage(options.flag, env, options.cwd)]);
   return parseConfigText(readFileSync(file, 'utf8'), file, env, options.flag ? 'flag --config' : env.RESTART_CONTROL_CONFIG ? 'env RESTART_CONTROL_CONFIG' : 'default');
 }
 
@@ -56,13 +58,14 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const raw: RawConfig = parsed.value;
   const origins: Origins = new Map([['config', fileOrigin]]);
   const withEnv = applyEnvOverrides(raw, env, origins, name);
-  const config = normaliseConfig(withEnv, { file, env, origins, lineOf: (path) => lineOf(doc, lineCounter, path) });
-  return { config, origins, rawKeys: collectRawKeys(input) };
+  const lineOfPath = (path: (string | number)[]) => lineOf(doc, lineCounter, path);
+  const config = normaliseConfig(withEnv, { file, env, origins, lineOf: lineOfPath });
+  return { config, origins, rawKeys: collectRawKeys(input), lineOf: lineOfPath };
 }
 
 function describeIssue(issue: SchemaIssue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string {
   const where = `${name}:${lineOf(doc, lineCounter, issue.path)}: ${formatPath(issue.path) || '(top level)'}`;
-  if (issue.unknownKey) return `${where}: unknown key`;
+  if (issue.unknownKey) return `${where}: unknown key${issue.suggestion ? ` (did you mean ${issue.suggestion}?)` : ''}`;
   const missing = issue.path.length > 0 && valueAt(input, issue.path) === undefined;
   return `${where}: ${missing ? 'required key is missing' : issue.message}`;
 }

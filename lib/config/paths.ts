@@ -15,6 +15,17 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return resolve(cwd, flag ?? env.RESTART_CONTROL_CONFIG ?? DEFAULT_CONFIG_FILE);
 }
 
+/**
+ * Why there is no config, naming every place looked at, in the order they are tried: `--config`, then
+ * `$RESTART_CONTROL_CONFIG`, then `./restart-control.yaml` in the current directory.
+ */
+export function missingConfigMessage(flag: string | undefined, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
+  const file = resolveConfigPath(flag, env, cwd);
+  if (flag !== undefined) return `no config file: ${file} (--config) does not exist`;
+  if (env.RESTART_CONTROL_CONFIG) return `no config file: ${file} ($RESTART_CONTROL_CONFIG; no --config given) does not exist`;
+  return `no config file: no --config given, $RESTART_CONTROL_CONFIG not set, and no ./${DEFAULT_CONFIG_FILE} in ${cwd} (${file})`;
+}
+
 /** state_dir from env, else the file's top-level `state_dir:` line (even if the rest is broken), else the default. */
 export function readStateDirLenient(configFile: string, env: NodeJS.ProcessEnv = process.env): string {
   const folder = dirname(configFile);

@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import * as v from 'valibot';
 import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes } from './duration.ts';
 import { RESTART_POLICIES } from '../core/types.ts';
+import { unknownKeyIssues } from './unknown-keys.ts';
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /**
@@ -73,7 +74,9 @@ const health = v.strictObject({
   on_unhealthy: v.optional(oneOf(['restart', 'none'] as const)),
 }, expected('a map with one of http:, tcp:, command: or output_silence:'));
 
-const command = v.union([nonEmptyText, v.pipe(v.array(nonEmptyText), v.minLength(1))], expected('a command string or a non-empty list of strings (argv)'));
+// An argv element may be empty (`[redis-server, --save, ""]`); only the program may not
+const argv = v.pipe(v.array(text), v.minLength(1), v.check((list) => list[0] !== '', 'expected the program (the first element of the list) to be non-empty'));
+const command = v.union([nonEmptyText, argv], expected('a command string or a non-empty list of strings (argv)'));
 
 const service = v.strictObject({
   name: v.pipe(text, v.regex(SERVICE_NAME, 'expected a name matching [a-z0-9][a-z0-9_-]*'),
@@ -206,17 +209,18 @@ export interface SchemaIssue {
   message: string;
   /** The key at the end of `path` is not in the schema. */
   unknownKey: boolean;
+  /** For an unknown key: the known key it is probably a typo of. */
+  suggestion?: string | null;
 }
 
 export function validateRawConfig(input: unknown): { ok: true; value: RawConfig } | { ok: false; issues: SchemaIssue[] } {
   const result = v.safeParse(configSchema, input);
   if (result.success) return { ok: true, value: result.output };
-  return {
-    ok: false,
-    issues: result.issues.map((issue) => ({
-      path: (issue.path ?? []).map((item) => item.key as string | number),
-      message: issue.message,
-      unknownKey: issue.type === 'strict_object' && (issue.path?.length ?? 0) > 0 && issue.input === issue.path?.at(-1)?.key,
-    })),
-  };
+  const issues = result.issues.map((issue) => ({
+    path: (issue.path ?? []).map((item) => item.key as string | number),
+    message: issue.message,
+    unknownKey: issue.type === 'strict_object' && (issue.path?.length ?? 0) > 0 && issue.input === issue.path?.at(-1)?.key,
+  }));
+  // valibot names only the first unknown key of each map: every one of them comes from the walk instead
+  return { ok: false, issues: [...issues.filter((issue) => !issue.unknownKey), ...unknownKeyIssues(configSchema, input)] };
 }

@@ -250,6 +250,10 @@ export interface ServiceSnapshot {
   health?: HealthStatus | null;
   /** null = not running or not sampled yet. */
   resources?: ResourceSample | null;
+  /** The last stderr line before its last crash or give-up (null after a clean end or a stop). */
+  last_stderr?: string | null;
+  /** While it waits out restart_cooldown after giving up: when it is tried again. */
+  retry_at?: string | null;
 }
 
 export interface StateFile {

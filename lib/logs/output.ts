@@ -14,6 +14,8 @@ type Record = (event: Omit<EventRecord, 'time'>) => void;
 export class OutputRouter {
   private readonly serviceLogs = new Map<string, RotatingLog>();
   private readonly tails = new Map<string, LineRing>();
+  /** Per service, the last non-empty stderr line of its current run: why it crashed, for events and status. */
+  private readonly lastStderr = new Map<string, string>();
   private readonly captures = new Set<{ done: Promise<void>; stop: () => void; service: string }>();
   /** Logs of services a reload removed, closing once their last output is in. */
   private readonly retiring = new Set<Promise<void>>();
@@ -46,7 +48,12 @@ export class OutputRouter {
       this.tails.set(service, tail);
     }
     const ring = tail;
-    const capture = { ...captureOutput({ stdout, stderr, log, timestamps, onLine: (line) => ring.push(line) }), service };
+    this.lastStderr.delete(service);
+    const onLine = (line: string, stream: 'stdout' | 'stderr') => {
+      ring.push(line);
+      if (stream === 'stderr' && line.trim() !== '') this.lastStderr.set(service, line);
+    };
+    const capture = { ...captureOutput({ stdout, stderr, log, timestamps, onLine }), service };
     this.captures.add(capture);
     void capture.done.finally(() => this.captures.delete(capture));
   }
@@ -63,6 +70,10 @@ export class OutputRouter {
 
   tail(service: string): string[] {
     return this.tails.get(service)?.lines() ?? [];
+  }
+
+  lastStderrLine(service: string): string | null {
+    return this.lastStderr.get(service) ?? null;
   }
 
   /**

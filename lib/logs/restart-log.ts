@@ -1,5 +1,6 @@
 /** Events → the human-readable lines of restart.log (and of `events` without --json). */
 import { formatBytes } from '../config/duration.ts';
+import { diskUsedPercent } from '../process/system.ts';
 import type { RotatingLog } from './rotating-log.ts';
 import type { EventRecord } from '../core/types.ts';
 
@@ -14,10 +15,10 @@ const FORMATTERS: Record<string, Formatter> = {
   supervisor_stopped: (e) => [`Supervisor stopped${reasonSuffix(e)}`],
   started: (e) => [`${who(e)}started (pid ${text(e.pid)})`],
   exited: (e) => [`${who(e)}exited (exit code ${text(e.exit_code)})${reasonSuffix(e)}`],
-  crashed: (e) => [`${who(e)}exited unexpectedly (${exitStatus(e)})${crashOutcome(e)}`],
+  crashed: (e) => [`${who(e)}exited unexpectedly (${exitStatus(e)})${crashOutcome(e)}${lastStderr(e)}`],
   restarting: (e) => [`${who(e)}restarting in ${seconds(e.delay_s)}${attempt(e)}${e.reason ? ` - ${e.reason}` : ''}`],
   stopped: (e) => [`${who(e)}stopped${reasonSuffix(e)}`],
-  gave_up: (e) => [`${who(e)}${e.reason ?? 'failed too often'} - giving up`],
+  gave_up: (e) => [`${who(e)}${e.reason ?? 'failed too often'} - giving up${e.retry_at ? ` until ${formatLocalTime(text(e.retry_at))} (restart_cooldown)` : ''}${lastStderr(e)}`],
   cooldown_retry: (e) => [`${who(e)}cooldown over - trying again${reasonSuffix(e)}`],
   scheduled_restart: (e) => [`Scheduled restart initiated${servicesSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
   force_restart: (e) => [`Forced restart initiated${servicesSuffix(e)}${reasonSuffix(e)}${nextRestart(e)}`, ...systemLines(e.system)],
@@ -139,6 +140,11 @@ function crashOutcome(event: EventRecord): string {
   return why;
 }
 
+/** Why it crashed, on the same line: the service's last stderr line. */
+function lastStderr(event: EventRecord): string {
+  return typeof event.last_stderr === 'string' && event.last_stderr !== '' ? ` - stderr: ${event.last_stderr}` : '';
+}
+
 function nextRestart(event: EventRecord): string {
   return event.next_restart ? ` - next restart at ${formatLocalTime(text(event.next_restart))}` : '';
 }
@@ -159,7 +165,7 @@ function durations(value: unknown): string {
 
 interface SystemStatus {
   memory?: { used?: number; total?: number };
-  disk?: { path?: string; used?: number; total?: number };
+  disk?: { path?: string; used?: number; total?: number; available?: number };
   gpus?: Array<{ name?: string; memory_used?: number; memory_total?: number }>;
 }
 
@@ -169,7 +175,7 @@ function systemLines(value: unknown): string[] {
   const parts: string[] = [];
   if (system.memory?.total) parts.push(`memory ${formatBytes(system.memory.used ?? 0)}/${formatBytes(system.memory.total)}`);
   if (system.disk?.total) {
-    const percent = Math.round(((system.disk.used ?? 0) / system.disk.total) * 100);
+    const percent = diskUsedPercent(system.disk);
     parts.push(`storage ${formatBytes(system.disk.used ?? 0)}/${formatBytes(system.disk.total)} (${percent}% used)`);
   }
   const lines = parts.length > 0 ? [`System status - ${parts.join(', ')}`] : [];

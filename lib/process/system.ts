@@ -6,7 +6,8 @@ import type { GpuInfo } from '../schedule/gpu.ts';
 /** All sizes in bytes; a part that could not be read is zeros (or no GPUs). */
 export interface SystemSnapshot {
   memory: { used: number; total: number };
-  disk: { path: string; used: number; total: number };
+  /** `available`: what unprivileged users may still write (df's Avail); the blocks reserved for root are neither. */
+  disk: { path: string; used: number; total: number; available: number };
   gpus: GpuInfo[];
 }
 
@@ -45,10 +46,21 @@ async function readMemory(): Promise<SystemSnapshot['memory']> {
 function readDisk(path: string): SystemSnapshot['disk'] {
   try {
     const stats = statfsSync(path);
-    return { path, used: (stats.blocks - stats.bfree) * stats.bsize, total: stats.blocks * stats.bsize };
+    return { path, used: (stats.blocks - stats.bfree) * stats.bsize, total: stats.blocks * stats.bsize, available: stats.bavail * stats.bsize };
   } catch {
-    return { path, used: 0, total: 0 };
+    return { path, used: 0, total: 0, available: 0 };
   }
+}
+
+/**
+ * Percent of the disk in use as df's Use% says it: used / (used + available), rounded up. `used / total` reads low,
+ * since the blocks reserved for root (5 % by default on ext4) count as neither. Without `available` (events recorded
+ * by older versions): used / total.
+ */
+export function diskUsedPercent(disk: { used?: number; total?: number; available?: number }): number {
+  const used = disk.used ?? 0;
+  const whole = disk.available === undefined ? disk.total ?? 0 : used + disk.available;
+  return whole > 0 ? Math.ceil((used * 100) / whole) : 0;
 }
 
 function usage(used: number, total: number): string {
@@ -59,7 +71,7 @@ export function formatSystemLine(s: SystemSnapshot): string {
   const parts = [
     s.memory.total > 0 ? `memory ${usage(s.memory.used, s.memory.total)}` : 'memory unknown',
     s.disk.total > 0
-      ? `storage ${usage(s.disk.used, s.disk.total)} (${Math.round((s.disk.used / s.disk.total) * 100)}% used)`
+      ? `storage ${usage(s.disk.used, s.disk.total)} (${diskUsedPercent(s.disk)}% used)`
       : 'storage unknown',
     ...s.gpus.map((gpu, index) => `gpu${index} ${gpu.name} ${usage(gpu.memory_used, gpu.memory_total)}`),
   ];

@@ -245,8 +245,9 @@ export class Service {
   private enterGaveUp(reason: string): void {
     // RUNNING -> FAILED: the restart limit is reached; one gave_up event
     this.setState('failed', reason);
-    this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts });
     const cooldownMs = this.config.restartCooldownMs;
+    const retryAt = cooldownMs === null ? {} : { retry_at: new Date(this.now() + cooldownMs).toISOString() };
+    this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts, ...retryAt });
     if (cooldownMs === null) return;
     this.timer = setTimeout(() => {
       this.timer = null;

@@ -20,6 +20,7 @@ import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
 import { PidFiles } from './pid-files.ts';
+import { CrashCauses } from './crash-cause.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { markedProcessesIn, stopTree } from '../process/tree.ts';
 import { sharedProcessTable } from '../process/table.ts';
@@ -59,6 +60,7 @@ export class Supervisor {
   readonly reloader: Reloader;
   private notifyStatsTimer: NodeJS.Timeout | null = null;
   private lastNotifyStats = '';
+  private readonly crashCauses: CrashCauses;
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
@@ -87,6 +89,7 @@ export class Supervisor {
     this.paths = statePaths(config.stateDir, config.logs.dir);
     this.pidFiles = new PidFiles(this.paths.pidsDir);
     this.output = new OutputRouter(config, (event) => this.events.record(event));
+    this.crashCauses = new CrashCauses((service) => this.output.lastStderrLine(service));
     this.notifier = new Notifier(config.notify, {
       host: hostname(),
       cwd: dirname(config.file),
@@ -197,7 +200,7 @@ export class Supervisor {
     return new Service(config, {
       marker: serviceMarker(this.config.stateDir, config.name),
       baseEnv: process.env,
-      emit: (event) => this.events.record(event),
+      emit: (event) => this.events.record(this.crashCauses.annotate(event)),
       changed: () => this.scheduleStateWrite(),
       attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => {
         this.output.attach(name, stdout, stderr, timestamps);
@@ -236,7 +239,7 @@ export class Supervisor {
     if (this.ready) this.watch.sync();
     const state: StateFile = {
       supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
-      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service) })),
+      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service), ...this.crashCauses.snapshotFields(service.name, service.state) })),
       schedule: this.scheduler.status(),
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),

@@ -1,6 +1,8 @@
 /** `status`'s fast path (lib/cli.ts plainStatus) and the commander path it hands everything else to. */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { plainStatus } from '../../lib/cli/main.ts';
 import { CLI, runCommand } from '../support.ts';
 import { makeTempDir } from '../helpers.ts';
@@ -41,7 +43,9 @@ describe('status through the CLI', { timeout: 30_000 }, () => {
   });
 
   test('without a supervisor: exit 3 and the JSON shape, through the fast path', async () => {
-    const result = await runCommand(CLI, ['status', '--json', '--config', 'none.yaml'], { cwd: temp.fresh() });
+    const cwd = temp.fresh();
+    writeFileSync(join(cwd, 'idle.yaml'), 'services:\n  - name: web\n    command: sleep 1000\n');
+    const result = await runCommand(CLI, ['status', '--json', '--config', 'idle.yaml'], { cwd });
     assert.equal(result.code, 3, result.stderr);
     const report = JSON.parse(result.stdout) as { supervisor: { running: boolean; pid: number | null }; services: unknown[] };
     assert.deepEqual(report.supervisor, { running: false, pid: null });

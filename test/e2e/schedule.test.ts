@@ -241,7 +241,7 @@ describe('scheduled and forced restart sequences, end to end', SUITE, () => {
 
     const { memory, disk, gpus } = status.system;
     assert.ok(memory.total > 0 && memory.used > 0 && memory.used <= memory.total, JSON.stringify(memory));
-    assert.deepEqual(Object.keys(disk).sort(), ['path', 'total', 'used']);
+    assert.deepEqual(Object.keys(disk).sort(), ['available', 'path', 'total', 'used']);
     assert.equal(disk.path, sb.stateDir);
     assert.ok(disk.total > 0 && disk.used <= disk.total);
     assert.deepEqual(gpus, [{ name: 'NVIDIA Fake A100', memory_used: 1200 * MIB, memory_total: 40960 * MIB }]);

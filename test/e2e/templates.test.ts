@@ -101,12 +101,20 @@ describe('config templates', () => {
     });
   }
 
-  for (const name of ['notebook-comfyui-jupyter.yaml', 'generic.yaml']) {
-    it(`${name} with existing cwd paths passes config --check`, async () => {
-      const text = readFileSync(join(TEMPLATES, name), 'utf8').replace(/^(\s*cwd:\s*)\S+/gm, `$1${temp.path}`);
-      const file = join(temp.path, name);
+  for (const name of yamlTemplates) {
+    it(`${name} passes config --check once its placeholder paths exist`, async () => {
+      // Each absolute cwd (/notebooks/ComfyUI, /srv/myapp) is created under a temp dir, and the file points there
+      const folder = join(temp.path, `check-${name}`);
+      mkdirSync(folder);
+      let text = readFileSync(join(TEMPLATES, name), 'utf8');
+      for (const [, placeholder] of text.matchAll(/^\s*cwd:\s*(\/[^\s#]*)/gm)) mkdirSync(join(folder, placeholder!), { recursive: true });
+      const roots = new Set([...text.matchAll(/^\s*cwd:\s*\/([^\s#/]+)/gm)].map((match) => match[1]!));
+      for (const root of roots) text = text.replaceAll(`/${root}`, join(folder, root));
+      // The templates sit in the restart-control folder: their relative paths (demo/, scripts/) resolve from there
+      for (const sibling of ['demo', 'scripts']) symlinkSync(join(sibling === 'demo' ? TEMPLATES : ROOT, sibling), join(folder, sibling));
+      const file = join(folder, name);
       writeFileSync(file, text);
-      const result = await runCommand(CLI, ['config', '--check', '--config', file], { cwd: temp.path, timeoutMs: TIMEOUT_MS });
+      const result = await runCommand(CLI, ['config', '--check', '--config', file], { cwd: folder, timeoutMs: TIMEOUT_MS });
       assert.equal(result.code, 0, result.stdout + result.stderr);
     });
   }
