@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError, SupervisorError, errorMessage } from '../core/errors.ts';
 import { AlreadyRunningError, runningSupervisorPid } from './lock.ts';
 import { statePaths } from '../config/paths.ts';
+import { MARKER_ENV, RUN_ENV } from '../process/markers.ts';
 
 interface RunOptions {
   config?: string;
@@ -36,6 +37,10 @@ function parseRunArgs(argv: string[]): RunOptions | number {
 }
 
 export async function runMain(argv: string[]): Promise<number> {
+  // Started from inside a managed service (a Jupyter cell): its markers would make our hooks, probes and notify
+  // commands look like members of that service's tree, and its stops would kill them
+  delete process.env[MARKER_ENV];
+  delete process.env[RUN_ENV];
   const options = parseRunArgs(argv);
   if (typeof options === 'number') return options;
   try {

@@ -9,6 +9,7 @@ import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
 import { errorMessage } from '../core/errors.ts';
 import { EventLog } from '../core/events.ts';
+import { WriteGuard } from '../core/write-guard.ts';
 import { acquireSupervisorLock } from './lock.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { OutputRouter } from '../logs/output.ts';
@@ -50,6 +51,9 @@ export class Supervisor {
   /** Never two restart sequences at once: a second request joins the running one. */
   private sequence: Promise<string[]> | null = null;
   private readonly shuttingDown = new AbortController();
+  /** Failing writes of our own files: recorded once per episode, never fatal. */
+  readonly writes = new WriteGuard((event) => this.events.record(event));
+  private starting: Promise<void> | null = null;
   ready = false;
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
@@ -61,7 +65,8 @@ export class Supervisor {
       logTail: (service) => this.output.tail(service),
       record: (event) => this.events.record(event),
     });
-    this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true));
+    this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true).catch((error) => this.reportError('scheduled restart', error)));
+    this.scheduler.writes = this.writes;
     const self = this;
     this.reloader = new Reloader({
       get config() { return self.config; },
@@ -79,19 +84,33 @@ export class Supervisor {
     });
   }
 
-  /** Lock, clean up what a killed predecessor left, listen, start the autostart services. */
-  async start(): Promise<void> {
+  /** Lock, clean up what a killed predecessor left, listen, start the autostart services. A shutdown meanwhile ends it early. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  /** Recorded, never thrown: the supervisor outlives its own bugs (see also lib/supervisor/last-resort.ts). */
+  reportError(where: string, error: unknown): void {
+    const stack = error instanceof Error ? error.stack ?? error.message : String(error);
+    process.stderr.write(`restart-control: ${where}: ${stack}\n`);
+    this.events.record({ event: 'supervisor_error', where, message: errorMessage(error), stack: stack.slice(0, 4000), reason: `${where}: ${errorMessage(error)}` });
+  }
+
+  private async doStart(): Promise<void> {
+    const stopping = () => this.shuttingDown.signal.aborted;
     ensureDir(this.paths.dir);
     ensureDir(this.paths.pidsDir);
     ensureDir(this.paths.logsDir);
     this.releaseLock = await acquireSupervisorLock(this.paths.lockTarget, this.paths.supervisorPid, (error) => {
       this.events.record({ event: 'lock_compromised', reason: errorMessage(error) });
     });
-    writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
+    if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
     this.output.openSupervisorLogs(this.paths.events);
     this.events.addSink((event) => this.output.writeEvent(event));
-    if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
     this.events.addSink((event) => this.notifier.publish(event));
+    this.writes.attempt('supervisor.pid', this.paths.supervisorPid, () => writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`));
+    if (stopping()) return;
     // Deliveries finish in the background: persist their counters for `status --json` when they change
     this.notifyStatsTimer = setInterval(() => {
       if (JSON.stringify(this.notifier.stats()) !== this.lastNotifyStats) this.writeState();
@@ -99,11 +118,15 @@ export class Supervisor {
     this.notifyStatsTimer.unref();
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
+    if (stopping()) return;
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
-    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
+    if (stopping()) return;
+    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => stopping() ? Promise.resolve() : s.start('supervisor'))));
+    if (stopping()) return;
     this.scheduler.arm();
     await this.reloader.start();
+    if (stopping()) return;
     this.ready = true;
     this.writeState();
   }
@@ -184,7 +207,11 @@ export class Supervisor {
       notify: this.notifyStats(),
       updated_at: new Date().toISOString(),
     };
-    writeJsonAtomic(this.paths.state, state);
+    this.writes.attempt('state.json', this.paths.state, () => writeJsonAtomic(this.paths.state, state));
+    this.writes.attempt('pid files', this.paths.pidsDir, () => this.writePidFiles(state));
+  }
+
+  private writePidFiles(state: StateFile): void {
     for (const service of state.services) {
       const pidFile = `${this.paths.pidsDir}/${service.name}.pid`;
       if (service.pid) writeFileAtomic(pidFile, `${service.pid}\n`);
@@ -198,7 +225,7 @@ export class Supervisor {
 
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
-    await this.reloader.reload('SIGHUP');
+    await this.reloader.reload('SIGHUP').catch((error) => this.reportError('reload on SIGHUP', error));
   }
 
   private notifyStats(): unknown {
@@ -214,17 +241,19 @@ export class Supervisor {
 
   /** Stop every service (whole trees), record, remove pid file and socket, release the lock. Idempotent. */
   shutdown(reason: string): Promise<void> {
-    this.shutdownPromise ??= this.doShutdown(reason);
+    this.shutdownPromise ??= this.doShutdown(reason).catch((error) => this.reportError('shutdown', error));
     return this.shutdownPromise;
   }
 
   private async doShutdown(reason: string): Promise<void> {
+    // First: a start still under way stops at its next step, watch scans end, sequences start nothing more
+    this.shuttingDown.abort();
+    await this.starting?.catch(() => undefined);
     // Refused at the lock (another supervisor runs): its files and services are not ours to touch
     if (!this.releaseLock) return;
     this.server?.close();
     this.scheduler.disarm();
     await this.reloader.close();
-    this.shuttingDown.abort();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
