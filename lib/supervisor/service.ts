@@ -4,6 +4,11 @@ import type { Readable } from 'node:stream';
 import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartHistory } from './policy.ts';
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
+import { boundedWait, setLongTimeout, type LongTimer } from '../core/long-timer.ts';
+import { describeSurvivors, formatSurvivors } from '../process/survivors.ts';
+
+/** After the tree stop, how long the child's exit event may take to arrive (it is reaped by now, unless stuck). */
+const CHILD_EXIT_WAIT_MS = 2_000;
 import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from '../process/tree.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
@@ -36,7 +41,7 @@ export class Service {
   private reason: string | null = null;
   /** Set when a stop was asked for; cleared on entering a terminal state. */
   private manualStop: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimer | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /** Why a restart is waiting (reload, watch), shown by status; null when none is. */
   pendingRestart: string | null = null;
@@ -89,7 +94,7 @@ export class Service {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = null;
   }
 
@@ -195,7 +200,7 @@ export class Service {
     this.pidStart = procStartTime(child.pid!);
     this.setState('running', reason);
     this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
-    child.once('exit', (code, signal) => this.onExit({ code, signal }));
+    child.once('exit', (code, signal) => this.guard('exit handling', this.onExit({ code, signal })));
   }
 
   /** Processes of the previous run that left its session (setsid) and outlived it, the new run's tree excluded. */
@@ -223,11 +228,11 @@ export class Service {
       this.timer = null;
       if (this.currentState !== 'backoff') return;
       this.restarts++;
-      void this.spawnChild('automatic restart');
+      this.guard('automatic restart', this.spawnChild('automatic restart'));
     };
     // restart_sec 0 means now: a timer would add at least a millisecond
     if (delayMs === 0) return restart();
-    this.timer = setTimeout(restart, delayMs);
+    this.timer = setLongTimeout(restart, delayMs);
   }
 
   private enterGaveUp(reason: string): void {
@@ -236,11 +241,11 @@ export class Service {
     this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts });
     const cooldownMs = this.config.restartCooldownMs;
     if (cooldownMs === null) return;
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.timer = null;
       if (this.currentState !== 'failed') return;
       this.deps.emit({ event: 'cooldown_retry', service: this.name, reason: `cool-down of ${cooldownMs / 1000}s passed` });
-      void this.start('cooldown');
+      this.guard('cool-down retry', this.start('cooldown'));
     }, cooldownMs);
   }
 
@@ -272,17 +277,30 @@ export class Service {
       timeoutMs: this.config.stopTimeoutMs,
       onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),
     });
-    if (child && this.childExited) await this.childExited;
+    // A child stuck in uninterruptible sleep (D) or one we may not signal never exits: wait boundedly, never forever
+    if (child && this.childExited) await boundedWait(this.childExited, result.survivors.includes(child.pid ?? -1) ? 0 : CHILD_EXIT_WAIT_MS);
     this.child = null;
     this.pidStart = null;
-    // STOPPING|KILLING -> STOPPED: verified gone
+    // STOPPING|KILLING -> STOPPED: verified gone, or the survivors are named
     this.setState('stopped', reason);
-    this.deps.emit({ event: 'stopped', service: this.name, reason, forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: result.survivors.length });
+    const survivors = describeSurvivors(result.survivors);
+    this.deps.emit({
+      event: 'stopped', service: this.name, reason: survivors.length ? `${reason}; still alive after SIGKILL: ${formatSurvivors(survivors)}` : reason,
+      forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: survivors.length, ...(survivors.length ? { survivor_processes: survivors } : {}),
+    });
   }
 
   /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */
   updateConfig(config: ServiceConfig): void {
     this.config = config;
+  }
+
+  /** Work started from an event or a timer: a failure is recorded, never an unhandled rejection. */
+  private guard(where: string, work: Promise<void>): void {
+    work.catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.emit({ event: 'supervisor_error', service: this.name, where, message, stack: error instanceof Error ? (error.stack ?? '').slice(0, 4000) : '', reason: `${this.name}: ${where} failed: ${message}` });
+    });
   }
 
   dispose(): void {

@@ -19,6 +19,7 @@ import { Reloader } from '../reload/reloader.ts';
 import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
+import { stopOneShots } from '../process/one-shots.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
@@ -239,6 +240,12 @@ export class Supervisor {
     return handleControlRequest(this, request);
   }
 
+  private async stopOneShots(): Promise<void> {
+    for (const stopped of await stopOneShots()) {
+      process.stderr.write(`restart-control: stopped ${stopped.what} (pid ${stopped.pid}) at shutdown${stopped.survivors.length ? `; still alive: ${stopped.survivors.join(', ')}` : ''}\n`);
+    }
+  }
+
   /** Stop every service (whole trees), record, remove pid file and socket, release the lock. Idempotent. */
   shutdown(reason: string): Promise<void> {
     this.shutdownPromise ??= this.doShutdown(reason).catch((error) => this.reportError('shutdown', error));
@@ -253,12 +260,16 @@ export class Supervisor {
     if (!this.releaseLock) return;
     this.server?.close();
     this.scheduler.disarm();
+    // Hooks and idle checks of a sequence or a pending restart, notify commands: stopped with their trees
+    const oneShots = this.stopOneShots();
     await this.reloader.close();
     await Promise.all([...this.services.values()].map((service) => service.enqueue(() => service.stop(`supervisor shutdown (${reason})`))));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
+    await oneShots;
+    await this.stopOneShots(); // notify commands of the last events
     await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });
