@@ -42,6 +42,10 @@ const FORMATTERS: Record<string, Formatter> = {
   notify_failed: (e) => [`Notification to ${text(e.sink)} failed - ${text(e.error)}`],
   schedule_enabled: (e) => [`Scheduled restarts enabled${nextRestart(e)}`],
   schedule_disabled: () => ['Scheduled restarts disabled'],
+  state_write_failed: (e) => [`Cannot write ${text(e.file)} - ${text(e.message)} (supervision goes on; retried at every change)`],
+  state_write_recovered: (e) => [`Writing ${text(e.file)} again (${text(e.failed_writes)} writes failed over ${text(e.failing_s)}s)`],
+  supervisor_error: (e) => [`Supervisor error (${text(e.where)}) - ${text(e.message)}; still running`],
+  watch_error: (e) => [`${who(e)}watching ${text(e.paths)} failed - ${text(e.message)}; changes there may go unnoticed`],
 };
 
 /** The lines of one event, without the time prefix. Unknown events get a generic line with their fields. */

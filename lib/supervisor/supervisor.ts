@@ -107,7 +107,10 @@ export class Supervisor {
       this.events.record({ event: 'lock_compromised', reason: errorMessage(error) });
     });
     if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
-    this.output.openSupervisorLogs(this.paths.events);
+    this.output.openSupervisorLogs(this.paths.events, {
+      failed: (error) => this.writes.failed('events.jsonl', this.paths.events, error),
+      recovered: () => this.writes.succeeded(this.paths.events),
+    });
     this.events.addSink((event) => this.output.writeEvent(event));
     this.events.addSink((event) => this.notifier.publish(event));
     this.writes.attempt('supervisor.pid', this.paths.supervisorPid, () => writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`));
