@@ -21,17 +21,19 @@ Options:
   -h, --help       show this help
 `;
 
-/** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. */
-function parseRunArgs(argv: string[]): RunOptions | number {
+const processOutput = { stdout: (text: string) => void process.stdout.write(text), stderr: (text: string) => void process.stderr.write(text) };
+
+/** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. Exported for the fuzz test. */
+export function parseRunArgs(argv: string[], output = processOutput): RunOptions | number {
   try {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
-      process.stdout.write(USAGE);
+      output.stdout(USAGE);
       return 0;
     }
     return { config: values.config, detach: values.detach };
   } catch (error) {
-    process.stderr.write(`error: ${errorMessage(error)}\n${USAGE}`);
+    output.stderr(`error: ${errorMessage(error)}\n${USAGE}`);
     return 2;
   }
 }
