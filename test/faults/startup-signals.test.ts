@@ -12,9 +12,9 @@ import { socketPath } from '../../lib/config/paths.ts';
 import { waitFor } from '../helpers.ts';
 import { Sandbox, alive } from '../support.ts';
 
-/** 150 folders × 100 files: chokidar's first scan takes seconds on this machine. */
+/** 400 folders × 100 files: chokidar's first scan takes several seconds on this machine. */
 function bigTree(root: string): void {
-  for (let folder = 0; folder < 150; folder++) {
+  for (let folder = 0; folder < 400; folder++) {
     mkdirSync(join(root, `d${folder}`), { recursive: true });
     for (let file = 0; file < 100; file++) writeFileSync(join(root, `d${folder}`, `f${file}.py`), '');
   }
@@ -39,12 +39,12 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     const supervisor = await box.startSupervisor({ waitReady: false });
     // Services start before the watchers: both run, and the supervisor answers but is not ready (scanning)
     await waitFor(() => box.serviceProcesses('early').length === 1 && box.serviceProcesses('watched').length === 1, 20_000, 'both services started');
+    const services = box.serviceProcesses();
     const answer = await waitFor(() => ping(box.stateDir), 10_000, 'ping answered');
     if (answer.ready) {
       t.skip('the watch scan was over before the signal could be sent (machine too fast for this tree)');
       return;
     }
-    const services = box.serviceProcesses();
     supervisor.child!.kill(signal);
     const exit = await Promise.race([supervisor.exited, delay(20_000).then(() => 'timeout' as const)]);
     assert.notEqual(exit, 'timeout', `the supervisor did not exit:\n${supervisor.output()}`);
