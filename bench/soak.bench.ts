@@ -38,6 +38,8 @@ export interface SoakResult {
   crashes: number;
   crashesInEvents: number;
   missingCrashes: number;
+  /** Runs a reload stopped between their ledger line and their exit: not crashes, correctly recorded as stopped. */
+  stoppedAfterLedger: number;
   reloads: number;
   rotatedFiles: number;
   webhookDeliveries: number;
@@ -66,11 +68,14 @@ function fdKinds(pid: number): string {
   return [...kinds].map(([kind, n]) => `${kind}×${n}`).join(', ');
 }
 
-/** Every event line of events.jsonl and its rotated (maybe gzipped) files. */
-function allEvents(stateDir: string): { event: string; service?: string }[] {
-  const events: { event: string; service?: string }[] = [];
-  for (const name of readdirSync(stateDir)) {
-    if (!/^events\.jsonl(\.\d+(\.gz)?)?$/.test(name)) continue;
+interface SoakEvent { event: string; service?: string; pid?: number; time: string }
+
+/** Every event of events.jsonl and its rotated (maybe gzipped) files, oldest file first. */
+function allEvents(stateDir: string): SoakEvent[] {
+  const events: SoakEvent[] = [];
+  const index = (name: string) => Number(/\.(\d+)(\.gz)?$/.exec(name)?.[1] ?? 0);
+  const files = readdirSync(stateDir).filter((name) => /^events\.jsonl(\.\d+(\.gz)?)?$/.test(name)).sort((a, b) => index(b) - index(a));
+  for (const name of files) {
     let text: string;
     try {
       const raw = readFileSync(join(stateDir, name));
@@ -140,12 +145,28 @@ export async function benchSoak(minutes: number): Promise<SoakResult> {
     }
     const ledger = existsSync(join(dir, 'ledger')) ? readFileSync(join(dir, 'ledger'), 'utf8').split('\n').filter(Boolean) : [];
     await new Promise((resolve) => setTimeout(resolve, 3_000)); // the last crashes reach events.jsonl
-    const crashed = new Map<string, number>();
-    for (const event of allEvents(stateDir)) if (event.event === 'crashed' && event.service) crashed.set(event.service, (crashed.get(event.service) ?? 0) + 1);
-    const expected = new Map<string, number>();
-    for (const line of ledger) expected.set(line.split(' ')[0]!, (expected.get(line.split(' ')[0]!) ?? 0) + 1);
+    // How each run ended, by pid: `started` names the pid, the next crashed/stopped of that service is its end
+    const events = allEvents(stateDir);
+    const ending = new Map<string, string>();
+    const current = new Map<string, number>();
+    let crashedEvents = 0;
+    for (const event of events) {
+      if (!event.service) continue;
+      if (event.event === 'started' && event.pid) current.set(event.service, event.pid);
+      if (event.event === 'crashed') crashedEvents++;
+      const pid = current.get(event.service);
+      if ((event.event === 'crashed' || event.event === 'stopped') && pid !== undefined && !ending.has(`${event.service} ${pid}`)) ending.set(`${event.service} ${pid}`, event.event);
+    }
     let missing = 0;
-    for (const [service, count] of expected) missing += Math.max(0, count - (crashed.get(service) ?? 0));
+    let stoppedAfterLedger = 0;
+    const missingRuns: string[] = [];
+    for (const line of ledger) {
+      const end = ending.get(line);
+      if (end === 'crashed') continue;
+      if (end === 'stopped') stoppedAfterLedger++; // a reload's stop landed between the ledger line and exit 1
+      else { missing++; missingRuns.push(line); }
+    }
+    if (process.env.SOAK_VERBOSE) process.stderr.write(`runs missing: ${missingRuns.join(', ') || 'none'}; stopped after their ledger line: ${stoppedAfterLedger}\n`);
     const warm = samples.find((sample) => sample.at >= warmupMs) ?? samples[0]!;
     const end = samples.at(-1)!;
     const logsDir = [join(stateDir, 'logs'), join(dir, 'logs')].find((folder) => existsSync(folder));
@@ -156,7 +177,7 @@ export async function benchSoak(minutes: number): Promise<SoakResult> {
       rssWarmMiB: warm.rss, rssEndMiB: end.rss, rssMaxMiB: Math.max(...samples.map((sample) => sample.rss)),
       rssGrowthPct: ((end.rss - warm.rss) / warm.rss) * 100,
       fdWarm: warm.fds, fdEnd: end.fds, fdMax: Math.max(...samples.map((sample) => sample.fds)),
-      crashes: ledger.length, crashesInEvents: [...crashed.values()].reduce((sum, count) => sum + count, 0), missingCrashes: missing,
+      crashes: ledger.length, crashesInEvents: crashedEvents, missingCrashes: missing, stoppedAfterLedger,
       reloads, rotatedFiles, webhookDeliveries: deliveries, supervisorAlive: supervisor.exitCode === null && supervisor.signalCode === null,
     };
   } finally {
@@ -172,7 +193,7 @@ export function soakRows(result: SoakResult): { what: string; result: string; ta
   return [
     { what: `soak ${result.minutes} min: 20 services crashing at random, rotation, webhook, ${result.reloads} reloads: supervisor RSS after ${result.warmupS} s warm-up → end (max)`, result: `${mib(result.rssWarmMiB)} → ${mib(result.rssEndMiB)} (${mib(result.rssMaxMiB)}), ${result.rssGrowthPct >= 0 ? '+' : ''}${result.rssGrowthPct.toFixed(1)} %`, target: 'growth < 5 %', reference: '' },
     { what: 'soak: open fds after warm-up → end (max)', result: `${result.fdWarm} → ${result.fdEnd} (${result.fdMax})`, target: 'flat', reference: '' },
-    { what: 'soak: crashes (ledger) / found in events.jsonl (rotated files included) / missing', result: `${result.crashes} / ${result.crashesInEvents} / ${result.missingCrashes}`, target: 'missing 0', reference: '' },
+    { what: 'soak: crashes (ledger lines, by pid) / crashed events in events.jsonl (rotated files included) / ledger runs without a crashed event / of those, stopped by a reload just before their exit', result: `${result.crashes} / ${result.crashesInEvents} / ${result.missingCrashes + result.stoppedAfterLedger} / ${result.stoppedAfterLedger}`, target: 'unexplained 0', reference: '' },
     { what: 'soak: rotated service log files at the end / webhook deliveries / supervisor alive', result: `${result.rotatedFiles} / ${result.webhookDeliveries} / ${result.supervisorAlive ? 'yes' : 'NO'}`, target: '— / — / yes', reference: '' },
   ];
 }
