@@ -9,6 +9,8 @@ import type { Config } from '../core/types.ts';
 
 /** Lines of supervisor.log shown when the detached supervisor dies before it is ready. */
 const LOG_TAIL_LINES = 15;
+/** How long the launcher waits for a child that refused to start to exit. */
+const REFUSED_EXIT_WAIT_MS = 5_000;
 
 export async function detachSupervisor(config: Config, argv: string[]): Promise<number> {
   const paths = statePaths(config.stateDir);
@@ -22,7 +24,10 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
     env: { ...process.env, [READY_FD_ENV]: '3' },
   });
   closeSync(logFd);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const answer = await readReadyLine(child.stdio[3] as NodeJS.ReadableStream);
+  // A child that refused to start (already running, config) is on its way out: return once it is gone, never beside it
+  if (!answer?.ok) await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, REFUSED_EXIT_WAIT_MS).unref())]);
   child.unref();
   if (answer?.ok) {
     process.stdout.write(`supervisor started (pid ${answer.pid}); logs: ${paths.supervisorLog}\n`);
