@@ -31,6 +31,7 @@ export function parseRunArgs(argv: string[], output = processOutput): RunOptions
       output.stdout(USAGE);
       return 0;
     }
+    if (values.config !== undefined && values.config.trim() === '') throw new Error('--config: expected a config file path, got an empty string');
     return { config: values.config, detach: values.detach };
   } catch (error) {
     output.stderr(`error: ${errorMessage(error)}\n${USAGE}`);

@@ -6,7 +6,7 @@
  * (each call has a deadline). `-f/--follow` is left out: following is meant to run until Ctrl-C.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -21,12 +21,15 @@ const dir = mkdtempSync(join(tmpdir(), 'rc-fuzz-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const configFile = join(dir, 'restart-control.yaml');
 writeFileSync(configFile, 'state_dir: state\nservices:\n  - name: api\n    command: sleep 1000\nschedule:\n  interval: 6h\n');
+mkdirSync(join(dir, 'sub'));
+writeFileSync(join(dir, 'garbage.yaml'), 'services: [\n  - {name: x\n');
 
 const COMMANDS = ['status', 'start', 'stop', 'restart', 'force-restart', 'reload', 'shutdown', 'config', 'enable', 'disable', 'next', 'logs', 'events', 'notify', 'test', 'help', 'bogus'];
 const OPTIONS = ['--json', '--config', `--config=${configFile}`, '--check', '--show-origin', '--count', '--cron', '--interval', '--timezone', '-n', '--since', '--service', '--type',
   '--timeout', '--wait-idle', '--event', '--help', '-h', '--version', '-V', '--', '-', '--unknown', '-x', '--config='];
 const VALUES = ['api', 'worker', 'API', '0', '-1', '5', '99999999999', '1e9', 'NaN', '1h', '30d', '99999999999999999d', '0s', '', ' ', 'UTC', 'Mars/Olympus', '*/5 * * * *',
-  '61 * * * *', 'crashed', 'nonsense', configFile, join(dir, 'missing.yaml'), dir, '/dev/null', '../../etc/passwd', 'ü', '${HOME}', '\n'];
+  '61 * * * *', 'crashed', 'nonsense', configFile, join(dir, 'missing.yaml'), join(dir, 'sub'), join(dir, 'sub', '..', 'garbage.yaml'), 'sub/../garbage.yaml', 'ü', '${HOME}', '\n'];
+// Paths stay inside `dir`: `enable`/`disable` create the state_dir next to whatever --config names
 const token = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...COMMANDS) },
   { weight: 4, arbitrary: fc.constantFrom(...OPTIONS) },
