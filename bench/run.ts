@@ -184,7 +184,19 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
   process.stdout.write(table);
-  writeFileSync(join(ROOT, 'bench', 'RESULTS.md'), `# Benchmark results (\`npm run bench\`)\n\n${table}`);
+  const results = join(ROOT, 'bench', 'RESULTS.md');
+  // The soak section stays unless the soak runs again
+  const previous = readFileSync(results, 'utf8');
+  const soakAt = previous.indexOf('\n## Soak\n');
+  writeFileSync(results, `# Benchmark results (\`npm run bench\`)\n\n${table}${soakAt < 0 ? '' : previous.slice(soakAt)}`);
+  // SOAK_MINUTES=0 leaves it out (it takes 10 minutes by default)
+  const soakMinutes = Number(process.env.SOAK_MINUTES ?? 10);
+  if (soakMinutes > 0) {
+    const { benchSoak, soakTable, writeSoakSection } = await import('./soak.bench.ts');
+    const soak = soakTable(await benchSoak(soakMinutes));
+    process.stdout.write(`\n${soak}`);
+    writeSoakSection(soak);
+  }
 }
 
 await main();

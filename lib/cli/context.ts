@@ -22,6 +22,8 @@ export interface CliContext {
  * supervisor whose file was deleted or moved can still be asked about and shut down.
  */
 export function resolveContext(configFlag: string | undefined, io: CliIo, options: { requireConfig?: boolean } = {}): CliContext {
+  // An empty --config would resolve to a folder, and `enable` would create a state_dir beside it
+  if (configFlag !== undefined && configFlag.trim() === '') throw new ConfigError(['--config: expected a config file path, got an empty string']);
   const configFile = resolveConfigPath(configFlag, io.env, io.cwd);
   const stateDir = readStateDirLenient(configFile, io.env);
   if (options.requireConfig !== false && !existsSync(configFile) && !existsSync(join(stateDir, 'state.json'))) {

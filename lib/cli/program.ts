@@ -60,8 +60,8 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
     setExit(await control(io, context(cmd), 'reload', [], {}));
   });
 
-  sub('shutdown', 'stop every service and then the supervisor').action(async (_: unknown, cmd: Command) => {
-    setExit(await shutdown(io, context(cmd)));
+  sub('shutdown', 'stop every service and then the supervisor').option('--timeout <duration>', 'how long to wait for it (default: the longest stop_timeout + 20s)').action(async (options: { timeout?: string }, cmd: Command) => {
+    setExit(await shutdown(io, context(cmd), options.timeout));
   });
 
   sub('config', 'print the effective config')
@@ -141,12 +141,16 @@ async function control(io: CliIo, context: CliContext, command: ControlCommand, 
   return 0;
 }
 
-async function shutdown(io: CliIo, context: CliContext): Promise<number> {
-  const paths = statePaths(context.stateDir);
-  const pid = runningSupervisorPid(paths.supervisorPid);
-  const code = await control(io, context, 'shutdown', [], {});
-  if (code !== 0 || pid === null) return code;
-  while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 20));
-  io.stdout('supervisor stopped\n');
-  return 0;
+async function shutdown(io: CliIo, context: CliContext, timeout?: string): Promise<number> {
+  const { shutdownCommand } = await import('./shutdown.ts');
+  let limitMs: number | undefined;
+  if (timeout !== undefined) {
+    const { parseDurationMs, MAX_TIMER_DURATION_MS } = await import('../config/duration.ts');
+    limitMs = parseDurationMs(timeout);
+    if (limitMs === undefined || limitMs > MAX_TIMER_DURATION_MS) {
+      io.stderr(`error: --timeout: expected a duration such as 30s or 2m (at most 24d), got ${JSON.stringify(timeout)}\n`);
+      return 2;
+    }
+  }
+  return shutdownCommand(io, context, () => control(io, context, 'shutdown', [], {}), limitMs);
 }

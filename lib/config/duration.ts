@@ -4,6 +4,22 @@ const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
 export const DURATION_EXPECTATION = 'expected a duration such as 5, "500ms" or "2m"';
+
+const DAY_MS = 86_400_000;
+/**
+ * The longest duration of a key that arms one timer (timeouts, polls, debounces): setTimeout fires at once for more
+ * than 2^31-1 ms (~24.8 days), so such values are refused at config check rather than ever firing early.
+ */
+export const MAX_TIMER_DURATION_MS = 24 * DAY_MS;
+/** The longest of any other duration (waits re-armed in steps: restart_sec, restart_cooldown, schedule.interval). */
+export const MAX_DURATION_MS = 3650 * DAY_MS;
+
+/** Why `ms` is too long for a key whose maximum is `maxMs`, or null when it is not. */
+export function durationMaximumProblem(ms: number, maxMs: number): string | null {
+  if (ms <= maxMs) return null;
+  const why = maxMs === MAX_TIMER_DURATION_MS ? ' (a single timer cannot wait longer than ~24.8 days)' : '';
+  return `expected a duration of at most ${msToDuration(maxMs)}${why}`;
+}
 export const SIZE_EXPECTATION = 'expected a size such as 1048576, "10KB", "10MB" or "1GB"';
 
 /** A number is seconds; a string is a number followed by ms|s|m|h|d (several parts allowed: "1h30m"). Returns ms, or undefined when unparseable. */
@@ -12,12 +28,12 @@ export function parseDurationMs(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim().toLowerCase();
   if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^\d+(\.\d+)?$/.test(text)) return Number.isFinite(Number(text) * 1000) ? Math.round(Number(text) * 1000) : undefined;
   const parts = text.match(/^(?:\d+(?:\.\d+)?\s*(?:ms|s|m|h|d)\s*)+$/);
   if (!parts) return undefined;
   let total = 0;
   for (const [, amount, unit] of text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)/g)) total += Number(amount) * DURATION_UNITS_MS[unit!]!;
-  return Math.round(total);
+  return Number.isFinite(total) ? Math.round(total) : undefined;
 }
 
 /** Bytes, or "10KB"/"10MB"/"1GB" (1024-based). Returns bytes, or undefined when unparseable. */

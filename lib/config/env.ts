@@ -1,5 +1,5 @@
 /** Environment overrides: flag > environment > config file > default. Each override records its origin. */
-import { DURATION_EXPECTATION, parseDurationMs } from './duration.ts';
+import { DURATION_EXPECTATION, MAX_DURATION_MS, MAX_TIMER_DURATION_MS, durationMaximumProblem, parseDurationMs } from './duration.ts';
 import { ConfigError } from '../core/errors.ts';
 import type { RawConfig } from './schema.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
@@ -58,7 +58,7 @@ export function applyEnvOverrides(raw: RawConfig, env: NodeJS.ProcessEnv, origin
     out.schedule = { ...out.schedule, enabled: !disabled };
     set('schedule.enabled', 'RESTART_CONTROL_DISABLED');
   }
-  const grace = readDuration(env, 'RESTART_CONTROL_GRACE', problems);
+  const grace = readDuration(env, 'RESTART_CONTROL_GRACE', problems, MAX_TIMER_DURATION_MS);
   if (grace !== undefined) {
     out.services = out.services.map((service, index) => {
       set(`services[${index}].stop_timeout`, 'RESTART_CONTROL_GRACE');
@@ -81,12 +81,13 @@ export function applyEnvOverrides(raw: RawConfig, env: NodeJS.ProcessEnv, origin
   return out;
 }
 
-function readDuration(env: NodeJS.ProcessEnv, name: string, problems: string[]): number | undefined {
+function readDuration(env: NodeJS.ProcessEnv, name: string, problems: string[], maxMs = MAX_DURATION_MS): number | undefined {
   const value = env[name];
   if (value === undefined || value.trim() === '') return undefined;
   const ms = parseDurationMs(value);
-  if (ms === undefined) problems.push(`${name}: ${DURATION_EXPECTATION}, got ${JSON.stringify(value)}`);
-  return ms;
+  const problem = ms === undefined ? DURATION_EXPECTATION : durationMaximumProblem(ms, maxMs);
+  if (problem) problems.push(`${name}: ${problem}, got ${JSON.stringify(value)}`);
+  return problem ? undefined : ms;
 }
 
 function readBoolean(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean | undefined {

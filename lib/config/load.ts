@@ -1,7 +1,7 @@
 /** Load the YAML config: parse, validate (file:line: key: problem), apply env overrides, normalise. */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, parseDocument, visit, type Document } from 'yaml';
 import { validateRawConfig, type RawConfig, type SchemaIssue } from './schema.ts';
 import { ConfigError } from '../core/errors.ts';
 import { applyEnvOverrides, type Origins } from './env.ts';
@@ -47,7 +47,7 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
       return `${name}:${line}: YAML error: ${error.message.split('\n')[0]}`;
     }));
   }
-  const input: unknown = doc.toJS() ?? {};
+  const input = documentValue(doc, lineCounter, name);
   const parsed = validateRawConfig(input);
   if (!parsed.ok) {
     // Cross-field checks too, so that one run names every problem
@@ -61,6 +61,23 @@ export function parseConfigText(text: string, file: string, env: NodeJS.ProcessE
   const lineOfPath = (path: (string | number)[]) => lineOf(doc, lineCounter, path);
   const config = normaliseConfig(withEnv, { file, env, origins, lineOf: lineOfPath });
   return { config, origins, rawKeys: collectRawKeys(input), lineOf: lineOfPath };
+}
+
+/** The document as plain data. Aliases fail only here (an anchor used before it is set, too many aliases): a refusal with its line, not a stack. */
+function documentValue(doc: Document, lineCounter: LineCounter, name: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  } catch (error) {
+    let line = 1;
+    visit(doc, {
+      Alias: (_key, alias) => {
+        if (alias.resolve(doc) !== undefined) return undefined;
+        line = alias.range ? lineCounter.linePos(alias.range[0]).line : 1;
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError([`${name}:${line}: YAML error: ${(error as Error).message.split('\n')[0]}`]);
+  }
 }
 
 function describeIssue(issue: SchemaIssue, input: unknown, doc: Document, lineCounter: LineCounter, name: string): string {

@@ -1,7 +1,7 @@
 /** The config file's schema, as users write it (snake_case, durations as numbers or strings). valibot: ~3 MB of heap where zod took ~14. */
 import { constants } from 'node:os';
 import * as v from 'valibot';
-import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes } from './duration.ts';
+import { DURATION_EXPECTATION, MAX_DURATION_MS, MAX_TIMER_DURATION_MS, SIZE_EXPECTATION, durationMaximumProblem, parseDurationMs, parseSizeBytes } from './duration.ts';
 import { RESTART_POLICIES } from '../core/types.ts';
 import { unknownKeyIssues } from './unknown-keys.ts';
 
@@ -34,8 +34,24 @@ function parsed<T>(parse: (value: unknown) => T | undefined, expectation: string
   }));
 }
 
-const duration = parsed(parseDurationMs, DURATION_EXPECTATION) as unknown as v.GenericSchema<unknown, number>;
-const nullableDuration = parsed(parseDurationMs, DURATION_EXPECTATION, true) as unknown as v.GenericSchema<unknown, number | null>;
+function durationUpTo(maxMs: number, allowNull = false) {
+  return v.pipe(v.any(), v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    if (allowNull && dataset.value === null) return null as number | null;
+    const ms = parseDurationMs(dataset.value);
+    const problem = ms === undefined ? DURATION_EXPECTATION : durationMaximumProblem(ms, maxMs);
+    if (problem) {
+      addIssue({ message: `${problem}, got ${JSON.stringify(dataset.value)}` });
+      return NEVER;
+    }
+    return ms as number | null;
+  }));
+}
+
+/** Waits re-armed in steps (restart_sec, restart_cooldown, schedule.interval) and values that are not timers. */
+const duration = durationUpTo(MAX_DURATION_MS) as unknown as v.GenericSchema<unknown, number>;
+const nullableDuration = durationUpTo(MAX_DURATION_MS, true) as unknown as v.GenericSchema<unknown, number | null>;
+/** Timeouts, polls, debounces: one timer each. */
+const timerDuration = durationUpTo(MAX_TIMER_DURATION_MS) as unknown as v.GenericSchema<unknown, number>;
 const size = parsed(parseSizeBytes, SIZE_EXPECTATION) as unknown as v.GenericSchema<unknown, number>;
 
 const text = v.string(expected('a string'));
@@ -53,7 +69,7 @@ const signalName = v.pipe(
 
 const waitIdle = v.strictObject({
   command: nonEmptyText,
-  poll: v.optional(duration),
+  poll: v.optional(timerDuration),
   max_wait: v.optional(duration),
 }, expected('a map with a command: key'));
 
@@ -93,12 +109,12 @@ const service = v.strictObject({
   restart_sec_max: v.optional(duration),
   min_uptime: v.optional(duration),
   stop_signal: v.optional(signalName),
-  stop_timeout: v.optional(duration),
+  stop_timeout: v.optional(timerDuration),
   autostart: v.optional(flag),
   log_timestamps: v.optional(flag),
   watch: v.optional(stringList),
   watch_ignore: v.optional(stringList),
-  watch_debounce: v.optional(duration),
+  watch_debounce: v.optional(timerDuration),
   wait_idle: v.optional(waitIdle),
   health: v.optional(health),
   max_memory: v.optional(size),
@@ -124,7 +140,7 @@ const hooks = v.strictObject({
   pre_restart: v.optional(stringList),
   post_stop: v.optional(stringList),
   pre_start: v.optional(stringList),
-  timeout: v.optional(duration),
+  timeout: v.optional(timerDuration),
 }, expected('a map'));
 
 const gpu = v.strictObject({
@@ -148,7 +164,7 @@ const webhook = v.strictObject({
   services: v.optional(stringList),
   secret: v.optional(v.nullable(nonEmptyText)),
   headers: v.optional(v.record(v.string(), text, expected('a map of Header: value'))),
-  timeout: v.optional(duration),
+  timeout: v.optional(timerDuration),
   retries: v.optional(count),
 }, expected('a map'));
 
@@ -193,7 +209,7 @@ export const configSchema = v.strictObject({
   logs: v.optional(v.nullable(logs)),
   notify: v.optional(v.nullable(notify)),
   auto_reload: v.optional(flag),
-  reload_debounce: v.optional(duration),
+  reload_debounce: v.optional(timerDuration),
   web: v.optional(v.nullable(web)),
   metrics: v.optional(v.nullable(metrics)),
   resources: v.optional(v.nullable(resources)),

@@ -15,7 +15,12 @@ export function writeFileAtomic(file: string, content: string, mode = PRIVATE_FI
     }
     renameSync(temp, file);
   } catch (error) {
-    rmSync(temp, { force: true });
+    // A half-written temp file on a full disk would hold the space the next attempt needs
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // not ours to remove (a directory in its place)
+    }
     throw error;
   }
 }

@@ -24,9 +24,11 @@ export class OutputRouter {
 
   constructor(private config: Config, private readonly record: Record = () => undefined) {}
 
-  /** events.jsonl and restart.log; `eventsFile` lives in state_dir. */
-  openSupervisorLogs(eventsFile: string): void {
-    this.eventsLog = this.open(eventsFile);
+  /** events.jsonl and restart.log; `eventsFile` lives in state_dir, and its failures may be reported as state writes. */
+  openSupervisorLogs(eventsFile: string, eventsFailures?: { failed: (error: Error) => void; recovered: () => void }): void {
+    this.eventsLog = eventsFailures
+      ? new RotatingLog({ file: eventsFile, ...rotationOptions(this.config.logs), onError: eventsFailures.failed, onRecover: eventsFailures.recovered })
+      : this.open(eventsFile);
     this.restartLog = this.open(this.config.logs.restartLog);
   }
 

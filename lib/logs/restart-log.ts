@@ -50,6 +50,10 @@ const FORMATTERS: Record<string, Formatter> = {
   healthy: (e) => [`${who(e)}healthy again${reasonSuffix(e)}`],
   memory_limit: (e) => [`${who(e)}memory ${formatBytes(Number(e.rss_bytes))} over max_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'rss_bytes')}`],
   gpu_memory_limit: (e) => [`${who(e)}GPU memory ${formatBytes(Number(e.gpu_memory_bytes))} over max_gpu_memory ${formatBytes(Number(e.limit_bytes))} - restarting${topProcesses(e.processes, 'gpu_memory_bytes')}`],
+  state_write_failed: (e) => [`Cannot write ${text(e.file)} - ${text(e.message)} (supervision goes on; retried at every change)`],
+  state_write_recovered: (e) => [`Writing ${text(e.file)} again (${text(e.failed_writes)} writes failed over ${text(e.failing_s)}s)`],
+  supervisor_error: (e) => [`Supervisor error (${text(e.where)}) - ${text(e.message)}; still running`],
+  watch_error: (e) => [`${who(e)}watching ${text(e.paths)} failed - ${text(e.message)}; changes there may go unnoticed`],
 };
 
 /** ` (biggest: 123 python main.py 20GB, ...)` for limit events. */

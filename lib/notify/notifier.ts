@@ -193,7 +193,8 @@ class DeliveryQueue {
       this.dropped++;
     }
     this.waiting.push(payload);
-    if (!this.running) void this.drain();
+    // A throwing failure callback must not leave the queue marked running (stalled) nor reject unhandled
+    if (!this.running) this.drain().catch(() => { this.running = false; });
   }
 
   whenIdle(): Promise<void> {

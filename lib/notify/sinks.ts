@@ -1,5 +1,6 @@
 /** The notification sinks built from the config: which events each accepts, and how it sends one (webhook POST or command). */
 import { spawn } from 'node:child_process';
+import { trackOneShot } from '../process/one-shots.ts';
 import { tsShellCommand } from '../core/shell.ts';
 import { buildBody, signBody, SIGNATURE_HEADER, type NotifyPayload } from './format.ts';
 import { redactUrl } from './redact.ts';
@@ -82,6 +83,7 @@ function describeFetchError(error: unknown, timeoutMs: number): string {
 function runCommand(command: string, cwd: string, payload: NotifyPayload, signal: AbortSignal): Promise<Attempt> {
   return new Promise((settle) => {
     const child = spawn('/bin/sh', ['-c', shellCommandFor(command)], { cwd, detached: true, stdio: ['pipe', 'ignore', 'pipe'], env: { ...process.env, RESTART_CONTROL_EVENT: payload.event } });
+    trackOneShot(child, `notify command: ${command}`);
     let stderr = '';
     let timedOut = false;
     let done = false;

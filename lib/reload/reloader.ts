@@ -145,7 +145,9 @@ export class Reloader {
     const { config } = this.target;
     if (this.closed) return;
     if (config.autoReload && !this.configWatch) {
-      this.configWatch = await watchConfigFile(config.file, config.reloadDebounceMs, () => void this.reload('config file saved'));
+      this.configWatch = await watchConfigFile(config.file, config.reloadDebounceMs, () => void this.reload('config file saved').catch((error) => this.failed('reload on a config save', error)), {
+        signal: this.target.signal, onError: (error) => this.watchError(null, config.file, error),
+      });
     } else if (!config.autoReload && this.configWatch) {
       await this.configWatch();
       this.configWatch = null;
@@ -156,18 +158,36 @@ export class Reloader {
     await this.unwatchSources(service.name);
     if (service.config.watch.length === 0 || this.closed || service.disposed.aborted) return;
     const { config } = this.target;
-    const close = await watchServiceSources(service.config, {
+    let close: () => Promise<void>;
+    try {
+      close = await watchServiceSources(service.config, {
       excluded: [config.stateDir, config.logs.dir],
+      signal: this.target.signal,
+      onError: (error) => this.watchError(service.name, service.config.watch.join(', '), error),
       onChange: (paths, total) => {
         this.target.record({ event: 'watch_restart', service: service.name, paths, changes: total, reason: `watched files changed: ${paths.join(', ')}` });
-        void requestRestart(service, 'watched files changed', {
+        requestRestart(service, 'watched files changed', {
           record: (e) => this.target.record(e), changed: () => this.target.changed(), hookTimeoutMs: config.hooks.timeoutMs, signal: this.target.signal,
-        });
+        }).catch((error) => this.failed(`restart of ${service.name} on a watched change`, error));
       },
-    });
-    // Closed (or the service removed) while chokidar scanned: nobody would close this watcher later
-    if (this.closed || service.disposed.aborted) return void close();
+      });
+    } catch (error) {
+      return this.watchError(service.name, service.config.watch.join(', '), error as Error);
+    }
+    // Closed, shut down or the service removed while chokidar scanned: nobody would close this watcher later
+    if (this.closed || service.disposed.aborted || this.target.signal.aborted) return void await close().catch(() => undefined);
     this.sourceWatches.set(service.name, close);
+  }
+
+  /** One watch_error per watcher: watching goes on where it still can, supervision is untouched. */
+  private watchError(service: string | null, paths: string, error: Error): void {
+    const code = (error as NodeJS.ErrnoException).code ?? null;
+    const hint = code === 'ENOSPC' ? ' (inotify watch limit reached: raise fs.inotify.max_user_watches)' : '';
+    this.target.record({ event: 'watch_error', ...(service ? { service } : {}), paths, code, message: error.message, reason: `watching ${paths} failed: ${error.message}${hint}; changes there may go unnoticed` });
+  }
+
+  private failed(where: string, error: unknown): void {
+    this.target.record({ event: 'supervisor_error', where, message: errorMessage(error), stack: error instanceof Error ? (error.stack ?? '').slice(0, 4000) : '', reason: `${where}: ${errorMessage(error)}` });
   }
 
   private async unwatchSources(name: string): Promise<void> {

@@ -35,8 +35,39 @@ class Debouncer {
   }
 }
 
+export interface WatchHandling {
+  /** A shutdown: stop waiting for the first scan (of a big tree, it may take long). */
+  signal?: AbortSignal;
+  /** The watcher failed (ENOSPC: inotify limit, EACCES); called once per watcher, later errors are counted only. */
+  onError?: (error: Error) => void;
+}
+
+/** Resolves when the first scan is done or `signal` aborts; routes errors to onError (once). */
+async function settle(watcher: FSWatcher, handling: WatchHandling): Promise<void> {
+  let reported = false;
+  watcher.on('error', (error) => {
+    if (reported) return;
+    reported = true;
+    try {
+      handling.onError?.(error instanceof Error ? error : new Error(String(error)));
+    } catch {
+      // reporting must not break the watcher
+    }
+  });
+  const { signal } = handling;
+  if (signal?.aborted) return;
+  await new Promise<void>((ready) => {
+    const done = (): void => {
+      signal?.removeEventListener('abort', done);
+      ready();
+    };
+    watcher.once('ready', done);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
 /** Calls `onChange` once per burst of saves of the config file (editors that save by rename included). */
-export async function watchConfigFile(file: string, debounceMs: number, onChange: () => void): Promise<() => Promise<void>> {
+export async function watchConfigFile(file: string, debounceMs: number, onChange: () => void, handling: WatchHandling = {}): Promise<() => Promise<void>> {
   const { watch } = await import('chokidar');
   const name = basename(file);
   const debouncer = new Debouncer(debounceMs, () => onChange());
@@ -45,14 +76,14 @@ export async function watchConfigFile(file: string, debounceMs: number, onChange
   watcher.on('all', (_event, path) => {
     if (basename(path) === name) debouncer.add(path);
   });
-  await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+  await settle(watcher, handling);
   return async () => {
     debouncer.cancel();
     await watcher.close();
   };
 }
 
-export interface SourceWatchOptions {
+export interface SourceWatchOptions extends WatchHandling {
   /** Folders never watched (state dir, logs dir). */
   excluded: string[];
   onChange: (paths: string[], total: number) => void;
@@ -82,8 +113,7 @@ export async function watchServiceSources(service: ServiceConfig, options: Sourc
     if (!underPlainRoot && !globs.some((glob) => glob.test(rel))) return;
     debouncer.add(rel);
   });
-  watcher.on('error', () => undefined);
-  await new Promise<void>((ready) => watcher.once('ready', () => ready()));
+  await settle(watcher, options);
   return async () => {
     debouncer.cancel();
     await watcher.close();

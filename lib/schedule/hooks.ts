@@ -1,6 +1,7 @@
 /** Hooks and the wait-idle check: one-shot shell commands with a timeout that kills their whole process group. */
 import { spawn } from 'node:child_process';
 import { tsShellCommand } from '../core/shell.ts';
+import { trackOneShot } from '../process/one-shots.ts';
 import type { WaitIdleConfig } from '../core/types.ts';
 
 /** Kept from the end of stdout+stderr, enough for an error message and a stack top. */
@@ -51,6 +52,7 @@ export function runHook(command: string, options: HookOptions): Promise<HookResu
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    trackOneShot(child, `hook: ${command}`);
     const finish = (code: number | null, signal: string | null): void => {
       if (settled) return;
       settled = true;

@@ -1,6 +1,7 @@
 /** Arms one timer for the next scheduled restart; the restart itself is the supervisor's restart sequence. */
 import { msToDuration } from '../config/duration.ts';
-import { readScheduleState, writeScheduleState } from './state.ts';
+import { readScheduleState, scheduleStateFile, writeScheduleState } from './state.ts';
+import type { WriteGuard } from '../core/write-guard.ts';
 import { nextRestartTime } from './timing.ts';
 import type { ScheduleConfig } from '../core/types.ts';
 
@@ -24,6 +25,8 @@ export class Scheduler {
   private next: Date | null = null;
   /** Interval mode counts from here: the supervisor's start or the last restart. */
   private lastRestart: Date;
+  /** Set by the supervisor: a failing schedule.json write after a restart is recorded, never thrown. */
+  writes: WriteGuard | null = null;
 
   constructor(
     private schedule: ScheduleConfig | null,
@@ -64,7 +67,9 @@ export class Scheduler {
   /** After any completed restart sequence: the interval countdown starts again from it. */
   restarted(at: Date): void {
     this.lastRestart = at;
-    writeScheduleState(this.stateDir, { last_restart: at.toISOString() });
+    const write = () => void writeScheduleState(this.stateDir, { last_restart: at.toISOString() });
+    if (this.writes) this.writes.attempt('schedule.json', scheduleStateFile(this.stateDir), write);
+    else write();
     this.arm();
   }
 

@@ -1,19 +1,27 @@
 /**
- * One supervisor per state_dir: proper-lockfile, plus our own check of the holder (the library judges a lock stale
- * only by its mtime). The holder's pid is written inside the lock directory, so the check never depends on
- * supervisor.pid, which a user may delete.
+ * One supervisor per state_dir. The lock is the directory `<target>.lock`; owning it means owning the file `holder`
+ * inside, which names the holder's pid. Judged by that pid only, never by age: a lock left by a dead holder, of any
+ * age, never blocks, and a live holder's lock is never stolen however old it looks.
+ *
+ * Taking is link(2) of a complete temp file onto `holder`: atomic, and exactly one party wins. Breaking a dead
+ * holder's file first takes a break token named after that very file (mkdir, atomic), so two supervisors started at
+ * once after a reboot never both remove a holder: the loser of the token waits, the winner removes the dead file, and
+ * the link decides who takes the lock. (proper-lockfile, used before, removed a stale lock with rmdir while our
+ * holder file was inside, and every later start failed with ENOTEMPTY.)
  */
-import { rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import lockfile from 'proper-lockfile';
 import { SupervisorError } from '../core/errors.ts';
 import { livePidFrom } from '../process/pid-file.ts';
 
-/** Every party must use the same value: a shorter one steals a live lock. A live holder refreshes the mtime every LOCK_UPDATE_MS. */
-const LOCK_STALE_MS = 10_000;
-const LOCK_UPDATE_MS = 2_000;
 const HOLDER_FILE = 'holder';
-const RETRY_MS = 100;
+const BREAK_PREFIX = 'break-';
+const RETRY_MS = 50;
+/** A break token whose owner died between taking it and removing the dead holder: old enough, nobody is using it. */
+const ABANDONED_TOKEN_MS = 5_000;
+/** How often a holder checks that the lock is still its own. */
+const CHECK_MS = 10_000;
 
 export class AlreadyRunningError extends SupervisorError {
   constructor(readonly pid: number) {
@@ -21,53 +29,116 @@ export class AlreadyRunningError extends SupervisorError {
   }
 }
 
-type Holder = { state: 'alive'; pid: number } | { state: 'dead' } | { state: 'unknown'; ageMs: number };
+interface HolderFile {
+  ino: number;
+  mtimeMs: number;
+  /** The holder's pid when it is alive and the one that wrote the file, else null. */
+  livePid: number | null;
+  /** Empty and fresh: being written (filesystems without hard links only). */
+  writing: boolean;
+}
 
-function lockHolder(lockDir: string, pidFile: string): Holder {
-  const holderFile = join(lockDir, HOLDER_FILE);
-  const pid = livePidFrom(holderFile) ?? livePidFrom(pidFile);
-  if (pid !== null) return { state: 'alive', pid };
-  let ageMs = Infinity;
+function readHolder(file: string): HolderFile | null {
   try {
-    ageMs = Date.now() - statSync(lockDir).mtimeMs;
+    const stat = statSync(file);
+    return { ino: stat.ino, mtimeMs: stat.mtimeMs, livePid: livePidFrom(file), writing: stat.size === 0 && Date.now() - stat.mtimeMs < 2_000 };
   } catch {
-    return { state: 'dead' };
-  }
-  try {
-    statSync(holderFile);
-    return { state: 'dead' }; // it wrote its pid, and that process is gone: SIGKILLed
-  } catch {
-    return { state: 'unknown', ageMs }; // just taking the lock, or a lock from before holder files
+    return null;
   }
 }
 
-/** Our pid inside the lock dir. proper-lockfile takes a changed dir mtime for a stolen lock: put the mtime back. */
-function writeHolder(lockDir: string): void {
-  const { atime, mtime } = statSync(lockDir);
-  writeFileSync(join(lockDir, HOLDER_FILE), `${process.pid}\n`);
-  utimesSync(lockDir, atime, mtime);
+function errorCode(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException).code;
 }
 
-export async function acquireSupervisorLock(lockTarget: string, pidFile: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
+/** link(2) of a complete file: the holder is never seen half written, and only one party can create it. */
+function tryTake(lockDir: string): boolean {
+  const temp = join(lockDir, `.holder-${process.pid}-${randomBytes(6).toString('hex')}`);
+  writeFileSync(temp, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  try {
+    linkSync(temp, join(lockDir, HOLDER_FILE));
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    if (errorCode(error) !== 'EPERM' && errorCode(error) !== 'ENOTSUP') throw error;
+    // A filesystem without hard links: O_EXCL creation is as exclusive, with a moment where the file is empty
+    try {
+      writeFileSync(join(lockDir, HOLDER_FILE), `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return true;
+    } catch (fallbackError) {
+      if (errorCode(fallbackError) === 'EEXIST') return false;
+      throw fallbackError;
+    }
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/** Removes `dead` (the holder file as it was judged) if this party wins its break token; false when another party does. */
+function tryBreak(lockDir: string, dead: HolderFile): boolean {
+  const token = join(lockDir, `${BREAK_PREFIX}${dead.ino}-${Math.round(dead.mtimeMs)}`);
+  try {
+    mkdirSync(token);
+  } catch (error) {
+    if (errorCode(error) !== 'EEXIST') throw error;
+    try {
+      if (Date.now() - statSync(token).mtimeMs > ABANDONED_TOKEN_MS) rmSync(token, { recursive: true, force: true });
+    } catch {
+      // removed meanwhile
+    }
+    return false;
+  }
+  // Only a token owner removes a holder file, so the file is still the one judged unless it is gone or new
+  const now = readHolder(join(lockDir, HOLDER_FILE));
+  if (now && now.ino === dead.ino && now.mtimeMs === dead.mtimeMs && now.livePid === null) unlinkSync(join(lockDir, HOLDER_FILE));
+  return true;
+}
+
+function removeBreakTokens(lockDir: string): void {
+  try {
+    for (const name of readdirSync(lockDir)) if (name.startsWith(BREAK_PREFIX)) rmSync(join(lockDir, name), { recursive: true, force: true });
+  } catch {
+    // nothing to tidy
+  }
+}
+
+/** `pidFile` is no longer consulted (the holder file alone decides); kept so callers need not change. */
+export async function acquireSupervisorLock(lockTarget: string, _pidFile: string, onCompromised: (error: Error) => void): Promise<() => Promise<void>> {
   const lockDir = `${lockTarget}.lock`;
+  const holderFile = join(lockDir, HOLDER_FILE);
   for (;;) {
     try {
-      const release = await lockfile.lock(lockTarget, { realpath: false, stale: LOCK_STALE_MS, update: LOCK_UPDATE_MS, retries: 0, onCompromised });
-      writeHolder(lockDir);
-      return async () => {
-        // proper-lockfile removes the lock with rmdir: it must be empty
-        rmSync(join(lockDir, HOLDER_FILE), { force: true });
-        await release();
-      };
+      mkdirSync(lockDir, { mode: 0o700 });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      const holder = lockHolder(lockDir, pidFile);
-      if (holder.state === 'alive') throw new AlreadyRunningError(holder.pid);
-      // A live holder refreshes the lock's mtime, so one older than LOCK_STALE_MS has no live holder either
-      if (holder.state === 'dead' || holder.ageMs > LOCK_STALE_MS) rmSync(lockDir, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      if (errorCode(error) !== 'EEXIST') throw error;
     }
+    if (tryTake(lockDir)) break;
+    const holder = readHolder(holderFile);
+    if (holder?.livePid != null) throw new AlreadyRunningError(holder.livePid);
+    if (holder && !holder.writing && tryBreak(lockDir, holder)) continue;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
+  removeBreakTokens(lockDir);
+  const taken = statSync(holderFile).ino;
+  let reported = false;
+  const check = setInterval(() => {
+    const now = readHolder(holderFile);
+    if (reported || (now && now.ino === taken)) return;
+    reported = true;
+    onCompromised(new Error(`${holderFile} was removed or replaced by another process`));
+  }, CHECK_MS);
+  check.unref();
+  return async () => {
+    clearInterval(check);
+    const now = readHolder(holderFile);
+    if (now?.ino === taken) rmSync(holderFile, { force: true });
+    removeBreakTokens(lockDir);
+    try {
+      rmdirSync(lockDir);
+    } catch {
+      // gone, or not empty (another supervisor is taking it): leave it
+    }
+  };
 }
 
 export { runningSupervisorPid } from '../process/pid-file.ts';

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { ConfigError, SupervisorError, errorMessage } from '../core/errors.ts';
 import { AlreadyRunningError, runningSupervisorPid } from './lock.ts';
 import { statePaths } from '../config/paths.ts';
+import { MARKER_ENV, RUN_ENV } from '../process/markers.ts';
 
 interface RunOptions {
   config?: string;
@@ -20,22 +21,29 @@ Options:
   -h, --help       show this help
 `;
 
-/** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. */
-function parseRunArgs(argv: string[]): RunOptions | number {
+const processOutput = { stdout: (text: string) => void process.stdout.write(text), stderr: (text: string) => void process.stderr.write(text) };
+
+/** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. Exported for the fuzz test. */
+export function parseRunArgs(argv: string[], output = processOutput): RunOptions | number {
   try {
     const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
-      process.stdout.write(USAGE);
+      output.stdout(USAGE);
       return 0;
     }
+    if (values.config !== undefined && values.config.trim() === '') throw new Error('--config: expected a config file path, got an empty string');
     return { config: values.config, detach: values.detach };
   } catch (error) {
-    process.stderr.write(`error: ${errorMessage(error)}\n${USAGE}`);
+    output.stderr(`error: ${errorMessage(error)}\n${USAGE}`);
     return 2;
   }
 }
 
 export async function runMain(argv: string[]): Promise<number> {
+  // Started from inside a managed service (a Jupyter cell): its markers would make our hooks, probes and notify
+  // commands look like members of that service's tree, and its stops would kill them
+  delete process.env[MARKER_ENV];
+  delete process.env[RUN_ENV];
   const options = parseRunArgs(argv);
   if (typeof options === 'number') return options;
   try {

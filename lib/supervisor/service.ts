@@ -7,6 +7,11 @@ import { assertTransition } from './state.ts';
 import { spawnGate } from './spawn-gate.ts';
 import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess, type StopTreeResult } from '../process/tree.ts';
 import type { ProcessTable } from '../process/table.ts';
+import { boundedWait, setLongTimeout, type LongTimer } from '../core/long-timer.ts';
+import { describeSurvivors, formatSurvivors } from '../process/survivors.ts';
+
+/** After the tree stop, how long the child's exit event may take to arrive (it is reaped by now, unless stuck). */
+const CHILD_EXIT_WAIT_MS = 2_000;
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
 export interface ServiceDeps {
@@ -39,7 +44,7 @@ export class Service {
   private reason: string | null = null;
   /** Set when a stop was asked for; cleared on entering a terminal state. */
   private manualStop: string | null = null;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: LongTimer | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   /** Why a restart is waiting (reload, watch), shown by status; null when none is. */
   pendingRestart: string | null = null;
@@ -96,7 +101,7 @@ export class Service {
   }
 
   private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.clear();
     this.timer = null;
   }
 
@@ -195,8 +200,8 @@ export class Service {
   }
 
   /** Work queued by the service itself: a failure must never become an unhandled rejection. */
-  private queueOwn(operation: () => Promise<void>): void {
-    this.enqueue(operation).catch(() => undefined);
+  private queueOwn(where: string, operation: () => Promise<void>): void {
+    this.guard(where, this.enqueue(operation));
   }
 
   /**
@@ -206,7 +211,7 @@ export class Service {
    */
   private queueCleanUp(previousPid: number, crashedRun: string): void {
     const spare: SpareProcess = (stat, snapshot) => this.run !== crashedRun && spareRun({ pid: this.child?.pid, run: this.run })(stat, snapshot);
-    this.queueOwn(async () => {
+    this.queueOwn('crash clean-up', async () => {
       await stopTree({ pid: previousPid, startTime: -1, marker: this.deps.marker, table: this.deps.processTable, spare, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
     });
   }
@@ -217,7 +222,7 @@ export class Service {
     this.pidStart = procStartTime(child.pid!);
     this.setState('running', reason);
     this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
-    child.once('exit', (code, signal) => this.onExit({ code, signal }));
+    child.once('exit', (code, signal) => this.guard('exit handling', (async () => this.onExit({ code, signal }))()));
   }
 
   private enterBackoff(delayMs: number, attempt: number, reason: string): void {
@@ -231,7 +236,7 @@ export class Service {
     const restart = () => {
       this.timer = null;
       // Through the queue, after any clean-up; a start since this crash (user, schedule, reload) makes it pointless
-      this.queueOwn(async () => {
+      this.queueOwn('automatic restart', async () => {
         if (this.currentState !== 'backoff' || this.starts !== generation) return;
         this.restarts++;
         await this.spawnChild('automatic restart');
@@ -239,7 +244,7 @@ export class Service {
     };
     // restart_sec 0 means now: a timer would add at least a millisecond
     if (delayMs === 0) return restart();
-    this.timer = setTimeout(restart, delayMs);
+    this.timer = setLongTimeout(restart, delayMs);
   }
 
   private enterGaveUp(reason: string): void {
@@ -249,11 +254,11 @@ export class Service {
     const retryAt = cooldownMs === null ? {} : { retry_at: new Date(this.now() + cooldownMs).toISOString() };
     this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts, ...retryAt });
     if (cooldownMs === null) return;
-    this.timer = setTimeout(() => {
+    this.timer = setLongTimeout(() => {
       this.timer = null;
       if (this.currentState !== 'failed') return;
       this.deps.emit({ event: 'cooldown_retry', service: this.name, reason: `cool-down of ${cooldownMs / 1000}s passed` });
-      this.queueOwn(() => this.start('cooldown'));
+      this.queueOwn('cool-down retry', () => this.start('cooldown'));
     }, cooldownMs);
   }
 
@@ -293,14 +298,20 @@ export class Service {
       timeoutMs: this.config.stopTimeoutMs,
       onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),
     });
-    if (child && this.childExited) await this.childExited;
+    // A child stuck in uninterruptible sleep (D) or one we may not signal never exits: wait boundedly, never forever
+    if (child && this.childExited) await boundedWait(this.childExited, result.survivors.includes(child.pid ?? -1) ? 0 : CHILD_EXIT_WAIT_MS);
     this.child = null;
     this.pidStart = null;
     return result;
   }
 
   private emitStopped(reason: string, result: StopTreeResult): void {
-    this.deps.emit({ event: 'stopped', service: this.name, reason, forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: result.survivors.length });
+    // Verified gone, or the survivors are named
+    const survivors = describeSurvivors(result.survivors);
+    this.deps.emit({
+      event: 'stopped', service: this.name, reason: survivors.length ? `${reason}; still alive after SIGKILL: ${formatSurvivors(survivors)}` : reason,
+      forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: survivors.length, ...(survivors.length ? { survivor_processes: survivors } : {}),
+    });
   }
 
   /**
@@ -323,6 +334,14 @@ export class Service {
   /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */
   updateConfig(config: ServiceConfig): void {
     this.config = config;
+  }
+
+  /** Work started from an event or a timer: a failure is recorded, never an unhandled rejection. */
+  private guard(where: string, work: Promise<void>): void {
+    work.catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      this.deps.emit({ event: 'supervisor_error', service: this.name, where, message, stack: error instanceof Error ? (error.stack ?? '').slice(0, 4000) : '', reason: `${this.name}: ${where} failed: ${message}` });
+    });
   }
 
   dispose(): void {

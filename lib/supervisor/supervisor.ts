@@ -10,6 +10,7 @@ import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
 import { errorMessage } from '../core/errors.ts';
 import { EventLog } from '../core/events.ts';
+import { WriteGuard } from '../core/write-guard.ts';
 import { acquireSupervisorLock } from './lock.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { OutputRouter } from '../logs/output.ts';
@@ -21,6 +22,7 @@ import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
 import { PidFiles } from './pid-files.ts';
 import { CrashCauses } from './crash-cause.ts';
+import { stopOneShots } from '../process/one-shots.ts';
 import { handleControlRequest } from './control-handlers.ts';
 import { markedProcessesIn, stopTree } from '../process/tree.ts';
 import { sharedProcessTable } from '../process/table.ts';
@@ -66,6 +68,9 @@ export class Supervisor {
   private readonly shuttingDown = new AbortController();
   /** The web page, when `web.listen` is set; lib/web loads only then. */
   private web: AttachedWeb | null = null;
+  /** Failing writes of our own files: recorded once per episode, never fatal. */
+  readonly writes = new WriteGuard((event) => this.events.record(event));
+  private starting: Promise<void> | null = null;
   ready = false;
   /** Loaded only when `metrics:` is configured. */
   metrics: MetricsEndpoint | null = null;
@@ -96,7 +101,8 @@ export class Supervisor {
       logTail: (service) => this.output.tail(service),
       record: (event) => this.events.record(event),
     });
-    this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true));
+    this.scheduler = new Scheduler(config.schedule, config.stateDir, () => void this.restartAll('scheduled', true).catch((error) => this.reportError('scheduled restart', error)));
+    this.scheduler.writes = this.writes;
     const self = this;
     this.reloader = new Reloader({
       get config() { return self.config; },
@@ -125,8 +131,21 @@ export class Supervisor {
     });
   }
 
-  /** Lock, clean up what a killed predecessor left, listen, start the autostart services. */
-  async start(): Promise<void> {
+  /** Lock, clean up what a killed predecessor left, listen, start the autostart services. A shutdown meanwhile ends it early. */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  /** Recorded, never thrown: the supervisor outlives its own bugs (see also lib/supervisor/last-resort.ts). */
+  reportError(where: string, error: unknown): void {
+    const stack = error instanceof Error ? error.stack ?? error.message : String(error);
+    process.stderr.write(`restart-control: ${where}: ${stack}\n`);
+    this.events.record({ event: 'supervisor_error', where, message: errorMessage(error), stack: stack.slice(0, 4000), reason: `${where}: ${errorMessage(error)}` });
+  }
+
+  private async doStart(): Promise<void> {
+    const stopping = () => this.shuttingDown.signal.aborted;
     // 0700 when created; refused when another user owns one or others may write to it
     ensurePrivateDir(this.paths.dir, 'state_dir');
     ensurePrivateDir(this.paths.pidsDir, 'state_dir');
@@ -134,11 +153,15 @@ export class Supervisor {
     this.releaseLock = await acquireSupervisorLock(this.paths.lockTarget, this.paths.supervisorPid, (error) => {
       this.events.record({ event: 'lock_compromised', reason: errorMessage(error) });
     });
-    writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`);
-    this.output.openSupervisorLogs(this.paths.events);
-    this.events.addSink((event) => this.output.writeEvent(event));
     if (this.hooks.onEvent) this.events.addSink(this.hooks.onEvent);
+    this.output.openSupervisorLogs(this.paths.events, {
+      failed: (error) => this.writes.failed('events.jsonl', this.paths.events, error),
+      recovered: () => this.writes.succeeded(this.paths.events),
+    });
+    this.events.addSink((event) => this.output.writeEvent(event));
     this.events.addSink((event) => this.notifier.publish(event));
+    this.writes.attempt('supervisor.pid', this.paths.supervisorPid, () => writeFileAtomic(this.paths.supervisorPid, `${process.pid}\n`));
+    if (stopping()) return;
     // Deliveries finish in the background: persist their counters for `status --json` when they change
     this.notifyStatsTimer = setInterval(() => {
       if (JSON.stringify(this.notifier.stats()) !== this.lastNotifyStats) this.writeState();
@@ -147,14 +170,18 @@ export class Supervisor {
     if (this.config.metrics || this.config.web) await this.syncMetrics(this.config);
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
     await this.stopLeftovers();
+    if (stopping()) return;
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     if (this.config.web) this.web = await (await import('../web/attach.ts')).attachWeb(this);
     this.mountWebMetrics();
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
-    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
+    if (stopping()) return;
+    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => stopping() ? Promise.resolve() : s.start('supervisor'))));
+    if (stopping()) return;
     this.scheduler.arm();
     await this.reloader.start();
     this.watch.sync();
+    if (stopping()) return;
     this.ready = true;
     this.writeState();
   }
@@ -245,8 +272,8 @@ export class Supervisor {
       updated_at: new Date().toISOString(),
     };
     this.lastStateWriteAt = performance.now();
-    writeJsonAtomic(this.paths.state, state);
-    this.pidFiles.sync(state.services);
+    this.writes.attempt('state.json', this.paths.state, () => writeJsonAtomic(this.paths.state, state));
+    this.writes.attempt('pid files', this.paths.pidsDir, () => this.pidFiles.sync(state.services));
   }
 
   /** The registry exists when either `metrics:` or `web:` is set: the web page serves it at <base_path>metrics. */
@@ -269,7 +296,7 @@ export class Supervisor {
 
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
   async reloadFromSignal(): Promise<void> {
-    await this.reloader.reload('SIGHUP');
+    await this.reloader.reload('SIGHUP').catch((error) => this.reportError('reload on SIGHUP', error));
   }
 
   private notifyStats(): unknown {
@@ -283,20 +310,29 @@ export class Supervisor {
     return handleControlRequest(this, request);
   }
 
+  private async stopOneShots(): Promise<void> {
+    for (const stopped of await stopOneShots()) {
+      process.stderr.write(`restart-control: stopped ${stopped.what} (pid ${stopped.pid}) at shutdown${stopped.survivors.length ? `; still alive: ${stopped.survivors.join(', ')}` : ''}\n`);
+    }
+  }
+
   /** Stop every service (whole trees), record, remove pid file and socket, release the lock. Idempotent. */
   shutdown(reason: string): Promise<void> {
-    this.shutdownPromise ??= this.doShutdown(reason);
+    this.shutdownPromise ??= this.doShutdown(reason).catch((error) => this.reportError('shutdown', error));
     return this.shutdownPromise;
   }
 
   private async doShutdown(reason: string): Promise<void> {
+    // First: a start still under way stops at its next step, watch scans end, sequences start nothing more
+    this.shuttingDown.abort();
+    await this.starting?.catch(() => undefined);
     // Refused at the lock (another supervisor runs): its files and services are not ours to touch
     if (!this.releaseLock) return;
     this.server?.close();
     this.watch.close();
     this.scheduler.disarm();
-    // Abort first: a reload or restart sequence running now must not start anything from here on
-    this.shuttingDown.abort();
+    // Hooks and idle checks of a sequence or a pending restart, notify commands: stopped with their trees
+    const oneShots = this.stopOneShots();
     await this.reloader.close();
     // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
     await Promise.all([...this.services.values()].map((service) => service.enqueue(async () => {
@@ -309,6 +345,8 @@ export class Supervisor {
     if (this.notifyStatsTimer) clearInterval(this.notifyStatsTimer);
     await this.notifier.close(NOTIFY_FLUSH_MS);
     await this.metrics?.close();
+    await oneShots;
+    await this.stopOneShots(); // notify commands of the last events
     await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });
