@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import * as v from 'valibot';
 import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes } from './duration.ts';
-import { RESTART_POLICIES } from '../core/types.ts';
+import { AFTER_CONDITIONS, RESTART_POLICIES } from '../core/types.ts';
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /**
@@ -56,6 +56,27 @@ const waitIdle = v.strictObject({
   max_wait: v.optional(duration),
 }, expected('a map with a command: key'));
 
+const ready = v.strictObject({
+  http: v.optional(v.pipe(text, v.regex(/^https?:\/\//, 'expected an http:// or https:// URL'))),
+  tcp: v.optional(v.pipe(v.union([text, v.number()], expected('host:port such as 127.0.0.1:8188')), v.transform(String))),
+  command: v.optional(nonEmptyText),
+  log_line: v.optional(nonEmptyText),
+  interval: v.optional(duration),
+  timeout: v.optional(duration),
+}, expected('a map with one of http, tcp, command, log_line'));
+
+const afterEntry = v.union([
+  nonEmptyText,
+  v.strictObject({ service: nonEmptyText, condition: v.optional(oneOf(AFTER_CONDITIONS)) }, expected('a map with service: and condition:')),
+], expected('a service name or {service, condition}'));
+
+const drain = v.strictObject({
+  signal: v.optional(signalName),
+  command: v.optional(nonEmptyText),
+}, expected('a map with signal: or command:'));
+
+const port = v.pipe(v.number(expected('a port number')), v.integer('expected a whole number'), v.minValue(1, 'expected a port 1-65535'), v.maxValue(65535, 'expected a port 1-65535'));
+
 const command = v.union([nonEmptyText, v.pipe(v.array(nonEmptyText), v.minLength(1))], expected('a command string or a non-empty list of strings (argv)'));
 
 const service = v.strictObject({
@@ -80,6 +101,11 @@ const service = v.strictObject({
   watch_ignore: v.optional(stringList),
   watch_debounce: v.optional(duration),
   wait_idle: v.optional(waitIdle),
+  port: v.optional(port),
+  ready: v.optional(ready),
+  after: v.optional(v.array(afterEntry, expected('a list of service names or {service, condition}'))),
+  drain: v.optional(drain),
+  port_wait: v.optional(duration),
 }, expected('a map'));
 
 const schedule = v.strictObject({

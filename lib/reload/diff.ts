@@ -15,7 +15,8 @@ export function diffServices(before: ServiceConfig[], after: ServiceConfig[]): S
   for (const service of after) {
     const previous = old.get(service.name);
     if (!previous) diff.added.push(service);
-    else if (canonical(previous) !== canonical(service)) diff.changed.push(service);
+    // `after` only orders starts and stops: changing it alone restarts nothing
+    else if (canonical({ ...previous, after: undefined }) !== canonical({ ...service, after: undefined })) diff.changed.push(service);
     else diff.unchanged.push(service.name);
   }
   const names = new Set(after.map((service) => service.name));
