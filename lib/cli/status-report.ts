@@ -4,7 +4,7 @@ import { formatDuration } from '../config/duration.ts';
 import { runningSupervisorPid } from '../process/pid-file.ts';
 import { statePaths } from '../config/paths.ts';
 import { isAlive } from '../process/proc.ts';
-import type { EventRecord, LastExit, ServiceSnapshot, StateFile } from '../core/types.ts';
+import type { AfterEntry, EventRecord, LastExit, ServiceSnapshot, StateFile } from '../core/types.ts';
 
 export interface ServiceStatus {
   name: string;
@@ -15,6 +15,9 @@ export interface ServiceStatus {
   last_exit: LastExit | null;
   reason?: string | null;
   pending_restart?: string | null;
+  /** Issue 11. */
+  ready?: { since: string | null; condition: string } | null;
+  after?: AfterEntry[];
 }
 
 export interface StatusReport {
@@ -61,6 +64,8 @@ function serviceStatus(service: ServiceSnapshot, now: number): ServiceStatus {
     last_exit: service.last_exit,
     reason: service.reason,
     pending_restart: service.pending_restart ?? null,
+    ready: service.ready ?? null,
+    after: service.after ?? [],
   };
 }
 
@@ -98,7 +103,7 @@ export function formatStatusTable(report: StatusReport): string {
   for (const service of report.services) {
     rows.push([
       service.name,
-      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.state,
+      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : notReadyState(service) ?? service.state,
       service.pid === null ? '-' : String(service.pid),
       service.uptime_s === null ? '-' : formatDuration(service.uptime_s * 1000),
       String(service.restarts),
@@ -111,6 +116,12 @@ export function formatStatusTable(report: StatusReport): string {
     ? `supervisor: running (pid ${report.supervisor.pid})`
     : 'supervisor: not running (last known state shown)';
   return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n`;
+}
+
+/** Issue 11: `starting (not ready: 41s)` while a started service waits for its ready condition. */
+function notReadyState(service: ServiceStatus): string | null {
+  if (service.state !== 'starting' || !service.ready || service.ready.since !== null || service.uptime_s === null) return null;
+  return `starting (not ready: ${service.uptime_s}s)`;
 }
 
 function formatLastExit(exit: LastExit | null): string {

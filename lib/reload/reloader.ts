@@ -114,6 +114,8 @@ export class Reloader {
       if (config.autostart) work.push(service.enqueue(() => target.signal.aborted ? Promise.resolve() : service.start('user', 'added to the config')));
       await this.watchSources(service);
     }
+    // An `after`-only change counts as unchanged: take the new order without restarting (issue 11)
+    for (const config of nextConfig.services) if (diff.unchanged.includes(config.name)) target.services.get(config.name)?.updateConfig(config);
     for (const config of diff.changed) {
       const service = target.services.get(config.name)!;
       service.updateConfig(config);

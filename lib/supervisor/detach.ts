@@ -26,7 +26,9 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
   child.unref();
   if (answer?.ok) {
     process.stdout.write(`supervisor started (pid ${answer.pid}); logs: ${paths.supervisorLog}\n`);
-    return 0;
+    // --wait-ready: the services that did not become ready (issue 11)
+    for (const line of answer.not_ready ?? []) process.stderr.write(`error: ${line}\n`);
+    return answer.not_ready?.length ? 1 : 0;
   }
   const already = answer?.error?.match(/already running \(pid (\d+)\)/);
   if (already) {
@@ -48,7 +50,7 @@ function withoutDetach(argv: string[]): string[] {
   return out;
 }
 
-function readReadyLine(stream: NodeJS.ReadableStream): Promise<{ ok: boolean; pid?: number; error?: string } | null> {
+function readReadyLine(stream: NodeJS.ReadableStream): Promise<{ ok: boolean; pid?: number; error?: string; not_ready?: string[] } | null> {
   return new Promise((resolve) => {
     let buffer = '';
     stream.setEncoding('utf8');

@@ -5,6 +5,7 @@ import { EMPTY_HISTORY, classifyExit, decideRestart, describeExit, type RestartH
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
 import { MARKER_ENV, RUN_ENV, findLeftovers, findTree, groupHasMembers, stopTree, type MarkerCache } from '../process/tree.ts';
+import { ReadyTracker } from './ready-tracker.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
 export interface ServiceDeps {
@@ -51,6 +52,8 @@ export class Service {
   private readonly disposal = new AbortController();
   /** Aborted when the service leaves the config: pending work on it must not bring it back. */
   readonly disposed: AbortSignal = this.disposal.signal;
+  /** Issue 11: readiness, port hand-over, drain and state listeners of the current run. */
+  readonly readiness = new ReadyTracker();
 
   constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
 
@@ -77,6 +80,7 @@ export class Service {
       last_exit: this.lastExit,
       reason: this.reason,
       pending_restart: this.pendingRestart,
+      ...this.readiness.snapshot(this.config),
     };
   }
 
@@ -86,6 +90,7 @@ export class Service {
     this.clearTimer();
     this.currentState = next;
     this.reason = reason;
+    this.readiness.stateChanged(next);
     if (next === 'stopped' || next === 'exited' || next === 'failed') this.manualStop = null;
     this.deps.changed();
   }
@@ -112,9 +117,19 @@ export class Service {
     await this.spawnChild(why ?? (kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`));
   }
 
-  private spawnChild(reason: string): Promise<void> {
+  private async spawnChild(reason: string): Promise<void> {
     this.setState('starting', reason);
     this.starts++;
+    const attempt = this.readiness.begin();
+    if (this.config.port) {
+      const problem = await this.readiness.handOverPort(this.config, this.deps.marker, attempt, (event) => this.deps.emit(event));
+      if (attempt.signal.aborted || this.currentState !== 'starting') return; // stopped while it waited
+      if (problem) return this.spawnFailed(new Error(problem), problem);
+    }
+    return this.spawnProcess(reason);
+  }
+
+  private spawnProcess(reason: string): Promise<void> {
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     this.run = `${process.pid}.${this.starts}`;
@@ -153,10 +168,11 @@ export class Service {
     });
   }
 
-  private spawnFailed(error: Error): void {
-    // STARTING -> FAILED: the spawn itself failed (missing executable or cwd)
+  private spawnFailed(error: Error, why?: string): void {
+    // STARTING -> FAILED: the spawn itself failed (missing executable or cwd), or its port stayed held
     this.child = null;
-    const message = `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    const message = why ?? `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    this.readiness.end({ ok: false, reason: message });
     this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
     this.setState('failed', message);
     this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
@@ -168,6 +184,7 @@ export class Service {
     const uptimeMs = this.startedAt === null ? 0 : now - this.startedAt;
     this.child = null;
     this.pidStart = null;
+    this.readiness.end({ ok: false, reason: describeExit(exit) });
     if (this.manualStop !== null) return; // stop() owns this exit
     const decision = decideRestart({ exit, policy: this.config, history: this.history, uptimeMs, manualStop: null, now });
     this.history = decision.history;
@@ -185,7 +202,7 @@ export class Service {
       return this.stopLeftovers(previous);
     }
     await this.killLeftovers();
-    if (this.currentState !== 'running') return; // a stop arrived while leftovers were killed
+    if (this.currentState !== 'running' && this.currentState !== 'starting') return; // a stop arrived while leftovers were killed
     if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
     if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
     // RUNNING -> EXITED | FAILED: the policy does not restart this end
@@ -196,9 +213,41 @@ export class Service {
     // STARTING -> RUNNING: the process exists
     this.startedAt = this.now();
     this.pidStart = procStartTime(child.pid!);
+    if (this.config.ready) {
+      // Issue 11: STARTING until the ready condition holds
+      this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
+      child.once('exit', (code, signal) => this.onExit({ code, signal }));
+      this.deps.changed();
+      void this.readiness.watch(this.config, child, this.startedAt, {
+        ready: (ms) => {
+          this.setState('running', reason);
+          this.deps.emit({ event: 'ready', service: this.name, pid: child.pid, ms_since_start: ms, condition: this.readiness.condition(this.config) });
+        },
+        notReady: (why) => this.notReady(child, why),
+      });
+      return;
+    }
     this.setState('running', reason);
+    this.readiness.end({ ok: true, ms: 0 });
     this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
     child.once('exit', (code, signal) => this.onExit({ code, signal }));
+  }
+
+  /** Issue 11: not ready within `timeout` is a failed start: one crashed event, the tree stopped, the policy decides. */
+  private async notReady(child: ChildProcess, why: string): Promise<void> {
+    if (this.child !== child || this.currentState !== 'starting') return;
+    this.manualStop = why;
+    await stopTree({ pid: child.pid!, startTime: this.pidStart, marker: this.deps.marker, cache: this.deps.markerCache, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+    if (this.childExited) await this.childExited;
+    if (this.currentState !== 'starting' || this.manualStop !== why) return; // a user stop took over
+    this.manualStop = null;
+    const now = this.now();
+    const decision = decideRestart({ exit: { code: null, signal: 'SIGKILL' }, policy: this.config, history: this.history, uptimeMs: now - (this.startedAt ?? now), manualStop: null, now });
+    this.history = decision.history;
+    this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: decision.action === 'restart', reason: why });
+    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, why);
+    if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
+    this.setState('failed', why);
   }
 
   /** Processes of the previous run that left its session (setsid) and outlived it, the new run's tree excluded. */
@@ -248,8 +297,20 @@ export class Service {
   }
 
   /** Stops the whole tree (stop_signal, grace, SIGKILL, verify); resolves when nothing of it remains. */
-  async stop(reason: string): Promise<void> {
+  async stop(reason: string, options: { emergency?: boolean } = {}): Promise<void> {
     this.stops++;
+    if (this.currentState === 'starting' && !this.child) {
+      // Issue 11: waiting for its port, nothing spawned yet
+      this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
+      this.setState('stopping', reason);
+      this.setState('stopped', reason);
+      this.deps.emit({ event: 'stopped', service: this.name, reason });
+      return;
+    }
+    if (!options.emergency && this.config.drain && this.child && (this.currentState === 'running' || this.currentState === 'starting')) {
+      this.manualStop = reason; // an exit during the drain is this stop's, not a crash
+      await this.readiness.drain(this.config, this.child.pid ?? null, reason, (event) => this.deps.emit(event));
+    }
     const state = this.currentState;
     if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.timer)) {
       // BACKOFF -> STOPPED: nothing runs, cancel the pending start
@@ -265,6 +326,7 @@ export class Service {
     if (state !== 'running' && state !== 'starting') return;
     const child = this.child;
     this.manualStop = reason;
+    this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
     // RUNNING -> STOPPING: stop_signal to the whole tree
     this.setState('stopping', reason);
     const result = await stopTree({
@@ -282,6 +344,15 @@ export class Service {
     // STOPPING|KILLING -> STOPPED: verified gone
     this.setState('stopped', reason);
     this.deps.emit({ event: 'stopped', service: this.name, reason, forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: result.survivors.length });
+  }
+
+  /** Issue 11: a dependency failed or was not ready, so this service is not started. */
+  blockedByDependency(reason: string): void {
+    if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing' || this.disposed.aborted) return;
+    this.clearTimer();
+    this.setState('failed', reason);
+    this.readiness.fail(reason);
+    this.deps.emit({ event: 'not_started', service: this.name, reason });
   }
 
   /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */

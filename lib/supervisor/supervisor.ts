@@ -20,6 +20,7 @@ import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
 import { handleControlRequest } from './control-handlers.ts';
+import { dependencyGraph, startInOrder, stopInOrder } from './ordered.ts';
 import { MARKER_ENV, MarkerCache, findMarked, stopTree } from '../process/tree.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
@@ -55,6 +56,8 @@ export class Supervisor {
   /** The web page, when `web.listen` is set; lib/web loads only then. */
   private web: AttachedWeb | null = null;
   ready = false;
+  /** Issue 11: the ordered start of the autostart services, done when each has started or was left not started. */
+  startup: Promise<void> = Promise.resolve();
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -108,11 +111,25 @@ export class Supervisor {
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     if (this.config.web) this.web = await (await import('../web/attach.ts')).attachWeb(this);
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
-    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => s.start('supervisor'))));
+    // Issue 11: in dependency order; returns once the services without dependencies have spawned
+    const startup = startInOrder([...this.services.values()].filter((s) => s.config.autostart), this.services, (s) => s.enqueue(() => s.start('supervisor')));
+    this.startup = startup.done;
+    await startup.spawned;
     this.scheduler.arm();
     await this.reloader.start();
     this.ready = true;
     this.writeState();
+  }
+
+  /** Issue 11: waits for the ordered start, then for every autostart service to be ready; lines for those that are not. */
+  async notReadyServices(): Promise<string[]> {
+    await this.startup;
+    const services = [...this.services.values()].filter((service) => service.config.autostart);
+    const outcomes = await Promise.all(services.map((service) => service.readiness.whenReady()));
+    return services.flatMap((service, index) => {
+      const outcome = outcomes[index]!;
+      return outcome.ok ? [] : [`${service.name} did not become ready: ${outcome.reason}`];
+    });
   }
 
   /** The whole restart sequence for the schedule's services (scheduled) or every service (force-restart without names). */
@@ -128,10 +145,13 @@ export class Supervisor {
       this.writeState(); // status must not show the restart that is now running as still to come
       const wanted = kind === 'scheduled' ? this.config.schedule?.services ?? [] : [];
       const services = [...this.services.values()].filter((service) => wanted.length === 0 || wanted.includes(service.name));
+      const notReady: string[] = [];
       try {
         const durations = await runRestartSequence({
           config: this.config,
           services,
+          allServices: this.services,
+          onReady: (service, outcome) => { if (!outcome.ok) notReady.push(`${service.name} did not become ready: ${outcome.reason}`); },
           record: (event) => this.events.record(event),
           nextRestart: () => this.scheduler.nextRestart() ?? this.scheduler.followingRestart(),
           betweenStopAndStart: this.config.logs.rotateOnRestart && kind === 'scheduled' ? () => this.output.rotateAll() : undefined,
@@ -141,7 +161,7 @@ export class Supervisor {
           event: 'restart_completed', kind, services: services.map((service) => service.name), durations,
           next_restart: this.scheduler.nextRestart()?.toISOString() ?? null,
         });
-        return services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`);
+        return [...services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`), ...notReady];
       } finally {
         if (!this.shuttingDown.signal.aborted && !this.scheduler.nextRestart()) this.scheduler.arm();
         this.sequence = null;
@@ -238,10 +258,12 @@ export class Supervisor {
     this.shuttingDown.abort();
     await this.reloader.close();
     // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
-    await Promise.all([...this.services.values()].map((service) => service.enqueue(async () => {
-      await service.stop(`supervisor shutdown (${reason})`);
+    // Issue 11: reverse dependency order; a shutdown on a signal is an emergency and skips the drain
+    const emergency = reason.startsWith('received ') || reason === 'startup failed';
+    await stopInOrder([...this.services.values()], dependencyGraph(this.services.values()), (service) => service.enqueue(async () => {
+      await service.stop(`supervisor shutdown (${reason})`, { emergency });
       service.dispose();
-    })));
+    }));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
     await this.web?.close();
