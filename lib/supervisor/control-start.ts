@@ -1,7 +1,7 @@
 /** Issue 11's control requests: `start` in dependency order, and the waits for readiness of start/restart. */
 import type { ControlResponse } from '../control/protocol.ts';
 import { formatShortDuration } from '../readiness/wait.ts';
-import { dependencyClosure } from './order.ts';
+import { dependencyClosure, startWaves, subgraph } from './order.ts';
 import { dependencyGraph, startInOrder, stopInOrder } from './ordered.ts';
 import type { Service } from './service.ts';
 
@@ -9,7 +9,8 @@ import type { Service } from './service.ts';
 export async function startServices(all: ReadonlyMap<string, Service>, named: Service[], everything: boolean, noWait: boolean): Promise<ControlResponse> {
   const graph = dependencyGraph(all.values());
   const messages: string[] = [];
-  const extra = everything ? [] : dependencyClosure(graph, named.map((service) => service.name))
+  const closure = dependencyClosure(graph, named.map((service) => service.name));
+  const extra = everything ? [] : startWaves(subgraph(graph, closure)).flat()
     .map((name) => all.get(name)!)
     .filter((service) => !named.includes(service) && !service.isActive());
   for (const service of extra) {

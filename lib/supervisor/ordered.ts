@@ -24,17 +24,23 @@ export interface OrderedStart {
 export function startInOrder(set: Service[], all: ReadonlyMap<string, Service>, start: (service: Service) => Promise<void>): OrderedStart {
   const started = new Map<string, Promise<void>>();
   const names = new Set(set.map((service) => service.name));
-  for (const service of set) {
-    started.set(service.name, (async () => {
+  // Memoised and recursive, so a service may wait for a dependency listed after it
+  const startOf = (service: Service): Promise<void> => {
+    const known = started.get(service.name);
+    if (known) return known;
+    const promise = (async () => {
       for (const entry of service.config.after ?? []) {
         const dependency = all.get(entry.service);
         if (!dependency) continue;
-        const problem = await conditionMet(dependency, entry, names.has(entry.service) ? started.get(entry.service)! : Promise.resolve());
+        const problem = await conditionMet(dependency, entry, names.has(entry.service) ? startOf(dependency) : Promise.resolve());
         if (problem !== null) return service.blockedByDependency(`dependency ${entry.service} not ready: ${problem}`);
       }
       await start(service);
-    })().catch(() => undefined));
-  }
+    })().catch(() => undefined);
+    started.set(service.name, promise);
+    return promise;
+  };
+  set.forEach(startOf);
   const roots = set.filter((service) => (service.config.after ?? []).every((entry) => !names.has(entry.service)));
   return {
     spawned: Promise.all(roots.map((service) => started.get(service.name))).then(() => undefined),

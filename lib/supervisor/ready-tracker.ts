@@ -53,7 +53,7 @@ export class ReadyTracker {
   /** Resolves when the current start attempt is ready or has failed; at once when none is pending. */
   whenReady(): Promise<ReadyOutcome> {
     if (this.attempt && !this.attempt.settled) return this.attempt.outcome;
-    if (this.state === 'running') return Promise.resolve({ ok: true, ms: 0 });
+    if (this.state === 'running') return Promise.resolve(this.last.ok ? this.last : { ok: true, ms: 0 });
     return Promise.resolve(this.last);
   }
 

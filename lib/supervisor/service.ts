@@ -118,6 +118,7 @@ export class Service {
   }
 
   private async spawnChild(reason: string): Promise<void> {
+    this.startedAt = this.now(); // status counts `not ready: 41s` from here (issue 11)
     this.setState('starting', reason);
     this.starts++;
     const attempt = this.readiness.begin();
