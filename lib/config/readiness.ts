@@ -1,7 +1,7 @@
 /** Issue 11's per-service keys (port, ready, after, drain, port_wait) resolved, and the dependency checks. */
 import type { RawService } from './schema.ts';
 import { findCycle } from '../supervisor/order.ts';
-import type { AfterEntry, DrainConfig, ReadyConfig, ReadyProbe, ServiceConfig } from '../core/types.ts';
+import { AFTER_CONDITIONS, type AfterCondition, type AfterEntry, type DrainConfig, type ReadyConfig, type ReadyProbe, type ServiceConfig } from '../core/types.ts';
 
 export const READY_DEFAULTS = { intervalMs: 1_000, timeoutMs: 5 * 60_000 } as const;
 
@@ -31,8 +31,14 @@ export function normaliseReadiness(service: RawService, index: number, stopTimeo
   } else if (port !== null) {
     ready = { probe: { kind: 'tcp', host: '127.0.0.1', port }, intervalMs: READY_DEFAULTS.intervalMs, timeoutMs: READY_DEFAULTS.timeoutMs };
   }
-  const after = (service.after ?? []).map((entry): AfterEntry =>
-    typeof entry === 'string' ? { service: entry, condition: 'started' } : { service: entry.service, condition: entry.condition ?? 'started' });
+  const after = (service.after ?? []).map((entry, position): AfterEntry => {
+    if (typeof entry === 'string') return { service: entry, condition: 'started' };
+    const condition = entry.condition ?? 'started';
+    if (!(AFTER_CONDITIONS as readonly string[]).includes(condition)) {
+      at(['services', index, 'after', position, 'condition'], key(`after[${position}].condition`), `expected one of ${AFTER_CONDITIONS.join('|')}, got ${JSON.stringify(condition)}`);
+    }
+    return { service: entry.service, condition: condition as AfterCondition };
+  });
   let drain: DrainConfig | null = null;
   if (service.drain) {
     if ((service.drain.signal === undefined) === (service.drain.command === undefined)) {

@@ -2,7 +2,7 @@
 import { constants } from 'node:os';
 import * as v from 'valibot';
 import { DURATION_EXPECTATION, SIZE_EXPECTATION, parseDurationMs, parseSizeBytes } from './duration.ts';
-import { AFTER_CONDITIONS, RESTART_POLICIES } from '../core/types.ts';
+import { RESTART_POLICIES } from '../core/types.ts';
 
 export const SERVICE_NAME = /^[a-z0-9][a-z0-9_-]*$/;
 /**
@@ -67,7 +67,8 @@ const ready = v.strictObject({
 
 const afterEntry = v.union([
   nonEmptyText,
-  v.strictObject({ service: nonEmptyText, condition: v.optional(oneOf(AFTER_CONDITIONS)) }, expected('a map with service: and condition:')),
+  // condition is checked in readiness.ts: inside a union, valibot would only say that neither form matched
+  v.strictObject({ service: nonEmptyText, condition: v.optional(text) }, expected('a map with service: and condition:')),
 ], expected('a service name or {service, condition}'));
 
 const drain = v.strictObject({

@@ -196,7 +196,8 @@ export class Service {
     } else {
       this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason });
     }
-    if (decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(this.lastPid)) {
+    // With a `port`, leftovers go before the new run starts (issue 11: they may hold its port)
+    if (decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(this.lastPid) && !this.config.port) {
       // Nothing is left in the process group: restart at once, and look for escapees (setsid) just after the spawn
       const previous = this.lastPid;
       this.enterBackoff(0, decision.attempt, reason);
