@@ -153,14 +153,15 @@ describe('port hand-over', SUITE, () => {
       command: `if [ -e first.done ]; then ${late(port, 0)}; fi; touch first.done; setsid node ${LATE} ${port} 0 & echo $! > leftover.pid; sleep 1; exit 1`,
     }]);
     await box.startSupervisor();
-    const [stopped] = await box.waitForEvent('jupyter', 'port_leftover_stopped', 1, 15_000);
-    const leftover = Number(readFileSync(box.path('leftover.pid'), 'utf8'));
-    assert.equal(stopped!.port, port);
-    await waitFor(() => !alive(leftover), 5000, 'the leftover to be gone');
     // the first run counted as ready too: its leftover answered on the port
     await box.waitForEvent('jupyter', 'ready', 2, 15_000);
+    const leftover = Number(readFileSync(box.path('leftover.pid'), 'utf8'));
     const running = await box.waitForState('jupyter', 'running');
     assert.notEqual(running.pid, leftover);
+    assert.equal(alive(leftover), false, 'the leftover still runs');
+    // had the leftover still held the port, the new run would have died with EADDRINUSE and been started again
+    assert.equal(box.eventsOf('jupyter', 'started').length, 2);
+    assert.equal(box.eventsOf('jupyter', 'crashed').length, 1);
   });
 
   test('a foreign holder makes the start wait port_wait, then fail naming the pid; it is never signalled', async (t) => {
