@@ -94,9 +94,10 @@ describe('start order: after, conditions, reverse stop', SUITE, () => {
   test('c -> b -> a with condition ready starts in order, each once the previous is ready; shutdown goes in reverse', async (t) => {
     const [pa, pb, pc] = [await freePort(), await freePort(), await freePort()];
     const box = sandbox(t, [
-      { name: 'c', command: late(pc, 0.5), port: pc, after: [{ service: 'b', condition: 'ready' }] },
-      { name: 'b', command: late(pb, 1), port: pb, after: [{ service: 'a', condition: 'ready' }] },
+      // listed root first: a parallel stop would record a's stop first
       { name: 'a', command: late(pa, 1), port: pa },
+      { name: 'b', command: late(pb, 1), port: pb, after: [{ service: 'a', condition: 'ready' }] },
+      { name: 'c', command: late(pc, 0.5), port: pc, after: [{ service: 'b', condition: 'ready' }] },
     ]);
     const supervisor = await box.startSupervisor();
     await box.waitForEvent('c', 'ready', 1, 20_000);
