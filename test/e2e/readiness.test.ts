@@ -118,6 +118,8 @@ describe('start order: after, conditions, reverse stop', SUITE, () => {
       { name: 'worker', command: 'exec sleep 1000', after: [{ service: 'db', condition: 'ready' }] },
       { name: 'redis', command: 'exec sleep 1000', autostart: false },
       { name: 'app', command: 'exec sleep 1000', autostart: false, after: ['redis'] },
+      { name: 'migrate', command: 'sleep 1; exit 0' },
+      { name: 'api', command: 'exec sleep 1000', after: [{ service: 'migrate', condition: 'completed' }] },
     ]);
     await box.startSupervisor();
     const worker = await box.waitForState('worker', 'failed', 10_000);
@@ -126,6 +128,15 @@ describe('start order: after, conditions, reverse stop', SUITE, () => {
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /starting redis first: app depends on it/);
     assert.ok(Date.parse(box.eventsOf('app', 'started')[0]!.time) >= Date.parse(box.eventsOf('redis', 'started')[0]!.time));
+    // completed: api starts once migrate has exited 0
+    await box.waitForState('api', 'running', 10_000);
+    assert.ok(Date.parse(box.eventsOf('api', 'started')[0]!.time) >= Date.parse(box.eventsOf('migrate', 'exited')[0]!.time));
+    // a dependency that crashes later leaves its dependent running
+    const app = box.service('app')!.pid!;
+    process.kill(box.service('redis')!.pid!, 'SIGKILL');
+    await box.waitForEvent('redis', 'crashed');
+    assert.equal(box.service('app')?.state, 'running');
+    assert.equal(box.service('app')?.pid, app);
   });
 
   test('a cycle, an unknown name, a service after itself: config errors with file:line, exit 2', async (t) => {
