@@ -59,7 +59,7 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
       const { showWaitProgress } = await import('./wait-progress.ts');
       const stopProgress = name === 'stop' || noWait ? () => undefined : showWaitProgress(ctx.stateDir, names, io.stderr, Boolean(process.stderr.isTTY));
       try {
-        setExit(await control(io, ctx, name, names, { waitIdle: Boolean(options.waitIdle), noWait }));
+        setExit(await control(io, ctx, name, names, { waitIdle: Boolean(options.waitIdle), noWait }, stopProgress));
       } finally {
         stopProgress();
       }
@@ -141,8 +141,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-async function control(io: CliIo, context: CliContext, command: ControlCommand, services: string[], options: Record<string, unknown>): Promise<number> {
+async function control(io: CliIo, context: CliContext, command: ControlCommand, services: string[], options: Record<string, unknown>, beforeOutput?: () => void): Promise<number> {
   const response = await sendControlRequest(socketPath(context.stateDir), { command, services, options });
+  beforeOutput?.(); // the progress line of a wait goes before the answer is printed
   for (const message of response.messages ?? []) io.stdout(`${message}\n`);
   if (!response.ok) {
     io.stderr(`error: ${response.error ?? 'request failed'}\n`);

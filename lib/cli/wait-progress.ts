@@ -42,5 +42,6 @@ export function showWaitProgress(stateDir: string, names: string[], write: (text
   return () => {
     clearInterval(timer);
     if (tty && shown) write('\r\x1b[2K');
+    shown = '';
   };
 }

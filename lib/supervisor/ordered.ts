@@ -54,10 +54,16 @@ async function conditionMet(dependency: Service, entry: AfterEntry, itsStart: Pr
   const why = () => dependency.snapshot().reason ?? dependency.state;
   if (entry.condition === 'started') return dependency.isActive() ? null : `${dependency.state}: ${why()}`;
   if (entry.condition === 'ready' || entry.condition === 'healthy') {
-    if (dependency.state === 'running') return null;
-    if (!dependency.isActive()) return `${dependency.state}: ${why()}`;
-    const outcome = await dependency.readiness.whenReady();
-    return outcome.ok ? null : outcome.reason;
+    for (;;) {
+      if (dependency.state === 'running') return null;
+      if (!dependency.isActive()) return `${dependency.state}: ${why()}`;
+      const outcome = await dependency.readiness.whenReady();
+      if (outcome.ok) return null;
+      // Stopped for a restart (a user's `restart` meanwhile): let that operation finish, then wait for the new run
+      if (!/^(stopped: |superseded)/.test(outcome.reason)) return outcome.reason;
+      await dependency.enqueue(async () => undefined);
+      if (!dependency.isActive()) return outcome.reason;
+    }
   }
   // completed: it ran and exited 0
   return new Promise((resolve) => {
