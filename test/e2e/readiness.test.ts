@@ -165,11 +165,13 @@ describe('port hand-over', SUITE, () => {
       command: `if [ -e first.done ]; then ${late(port, 0)}; fi; touch first.done; setsid node ${LATE} ${port} 0 & echo $! > leftover.pid; sleep 1; exit 1`,
     }]);
     await box.startSupervisor();
-    // the first run counted as ready too: its leftover answered on the port
-    await box.waitForEvent('jupyter', 'ready', 2, 15_000);
+    // the first run may count as ready too (its leftover answers on the port): wait for the second run's ready
+    await box.waitForEvent('jupyter', 'started', 2, 15_000);
+    const second = Number(box.eventsOf('jupyter', 'started')[1]!.pid);
+    await waitFor(() => box.eventsOf('jupyter', 'ready').some((event) => event.pid === second), 15_000, 'the second run to be ready');
     const leftover = Number(readFileSync(box.path('leftover.pid'), 'utf8'));
     const running = await box.waitForState('jupyter', 'running');
-    assert.notEqual(running.pid, leftover);
+    assert.equal(running.pid, second);
     assert.equal(alive(leftover), false, 'the leftover still runs');
     // had the leftover still held the port, the new run would have died with EADDRINUSE and been started again
     assert.equal(box.eventsOf('jupyter', 'started').length, 2);
