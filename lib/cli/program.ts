@@ -51,8 +51,18 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   ] as const) {
     const command = sub(name, description).argument('[service...]', 'services');
     if (name === 'force-restart') command.option('--wait-idle', 'wait for the schedule\'s wait_idle check first');
-    command.action(async (names: string[], options: { waitIdle?: boolean }, cmd: Command) => {
-      setExit(await control(io, context(cmd), name, names, { waitIdle: Boolean(options.waitIdle) }));
+    // Issue 11: start, restart and force-restart return once the services are ready
+    if (name !== 'stop') command.option('--no-wait', 'return once spawned, without waiting for readiness');
+    command.action(async (names: string[], options: { waitIdle?: boolean; wait?: boolean }, cmd: Command) => {
+      const noWait = options.wait === false;
+      const ctx = context(cmd);
+      const { showWaitProgress } = await import('./wait-progress.ts');
+      const stopProgress = name === 'stop' || noWait ? () => undefined : showWaitProgress(ctx.stateDir, names, io.stderr, Boolean(process.stderr.isTTY));
+      try {
+        setExit(await control(io, ctx, name, names, { waitIdle: Boolean(options.waitIdle), noWait }, stopProgress));
+      } finally {
+        stopProgress();
+      }
     });
   }
 
@@ -131,8 +141,9 @@ function buildProgram(io: CliIo, setExit: (code: number) => void): Command {
   return program;
 }
 
-async function control(io: CliIo, context: CliContext, command: ControlCommand, services: string[], options: Record<string, unknown>): Promise<number> {
+async function control(io: CliIo, context: CliContext, command: ControlCommand, services: string[], options: Record<string, unknown>, beforeOutput?: () => void): Promise<number> {
   const response = await sendControlRequest(socketPath(context.stateDir), { command, services, options });
+  beforeOutput?.(); // the progress line of a wait goes before the answer is printed
   for (const message of response.messages ?? []) io.stdout(`${message}\n`);
   if (!response.ok) {
     io.stderr(`error: ${response.error ?? 'request failed'}\n`);

@@ -4,7 +4,7 @@ import { formatDuration } from '../config/duration.ts';
 import { runningSupervisorPid } from '../process/pid-file.ts';
 import { statePaths } from '../config/paths.ts';
 import { isAlive } from '../process/proc.ts';
-import type { EventRecord, HealthStatus, LastExit, ResourceSample, ServiceSnapshot, StateFile } from '../core/types.ts';
+import type { AfterEntry, EventRecord, HealthStatus, LastExit, ResourceSample, ServiceSnapshot, StateFile } from '../core/types.ts';
 import { healthCells, resourceCells } from './status-health.ts';
 import { formatCrashCauses, formatRetry } from './status-causes.ts';
 
@@ -25,6 +25,9 @@ export interface ServiceStatus {
   last_stderr?: string | null;
   /** When a service that gave up is tried again (restart_cooldown). */
   retry_at?: string | null;
+  /** Issue 11. */
+  ready?: { since: string | null; condition: string } | null;
+  after?: AfterEntry[];
 }
 
 export interface StatusReport {
@@ -75,6 +78,8 @@ function serviceStatus(service: ServiceSnapshot, now: number): ServiceStatus {
     resources: alive ? service.resources ?? null : null,
     last_stderr: service.last_stderr ?? null,
     retry_at: service.retry_at ?? null,
+    ready: service.ready ?? null,
+    after: service.after ?? [],
   };
 }
 
@@ -113,7 +118,7 @@ export function formatStatusTable(report: StatusReport): string {
   for (const service of report.services) {
     rows.push([
       service.name,
-      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : service.retry_at ? `${service.state} ${formatRetry(service.retry_at)}` : service.state,
+      service.pending_restart ? `${service.state} (restart pending: ${service.pending_restart})` : notReadyState(service) ?? (service.retry_at ? `${service.state} ${formatRetry(service.retry_at)}` : service.state),
       service.pid === null ? '-' : String(service.pid),
       service.uptime_s === null ? '-' : formatDuration(service.uptime_s * 1000),
       String(service.restarts),
@@ -128,6 +133,12 @@ export function formatStatusTable(report: StatusReport): string {
     ? `supervisor: running (pid ${report.supervisor.pid})`
     : 'supervisor: not running (last known state shown)';
   return `${supervisor}\n${report.services.length > 0 ? table : '(no services recorded yet)'}\n${formatCrashCauses(report.services)}`;
+}
+
+/** Issue 11: `starting (not ready: 41s)` while a started service waits for its ready condition. */
+function notReadyState(service: ServiceStatus): string | null {
+  if (service.state !== 'starting' || !service.ready || service.ready.since !== null || service.uptime_s === null) return null;
+  return `starting (not ready: ${service.uptime_s}s)`;
 }
 
 function formatLastExit(exit: LastExit | null): string {

@@ -7,6 +7,7 @@ import { MIN_SCHEDULE_INTERVAL_MS, type Origins } from './env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { DEFAULT_STATE_DIR } from './paths.ts';
 import { expandShellCommand } from './expand-shell.ts';
+import { checkDependencies, normaliseReadiness } from './readiness.ts';
 import { MASK } from '../notify/redact.ts';
 import { validateCronExpression, validateTimezone } from '../schedule/timing.ts';
 import { normaliseMetrics, normaliseNats, type IntegrationContext } from './integrations.ts';
@@ -59,8 +60,9 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
   const services = raw.services.map((service, index) => {
     if (seen.has(service.name)) at(['services', index, 'name'], `services[${index}].name`, `duplicate service name "${service.name}"`);
     seen.add(service.name);
-    return normaliseService(service, index, folder, context.env, at);
+    return normaliseService(service, index, folder, context.env, at, raw.hooks?.timeout ?? DEFAULTS.hookTimeoutMs);
   });
+  checkDependencies(services, at);
 
   const schedule = normaliseSchedule(raw, folder, seen, at);
   const logsDir = resolve(stateDir, raw.logs?.dir ?? DEFAULTS.logsDir);
@@ -111,7 +113,7 @@ export function normaliseConfig(raw: RawConfig, context: NormaliseContext): Conf
 
 type At = (path: (string | number)[], key: string, message: string) => void;
 
-function normaliseService(service: RawService, index: number, folder: string, env: NodeJS.ProcessEnv, at: At): ServiceConfig {
+function normaliseService(service: RawService, index: number, folder: string, env: NodeJS.ProcessEnv, at: At, hookTimeoutMs: number): ServiceConfig {
   const key = (field: string) => `services[${index}].${field}`;
   const cwd = resolve(folder, service.cwd ?? '.');
   const cwdProblem = checkDirectory(cwd);
@@ -152,6 +154,7 @@ function normaliseService(service: RawService, index: number, folder: string, en
     maxGpuMemoryBytes: service.max_gpu_memory ?? null,
     successExitCodes: service.success_exit_codes ?? [],
     restartExitCodes: service.restart_exit_codes ?? [],
+    ...normaliseReadiness(service, index, service.stop_timeout ?? DEFAULTS.stopTimeoutMs, hookTimeoutMs, at),
   };
 }
 

@@ -93,6 +93,28 @@ const health = v.strictObject({
 // An argv element may be empty (`[redis-server, --save, ""]`); only the program may not
 const argv = v.pipe(v.array(text), v.minLength(1), v.check((list) => list[0] !== '', 'expected the program (the first element of the list) to be non-empty'));
 const command = v.union([nonEmptyText, argv], expected('a command string or a non-empty list of strings (argv)'));
+const ready = v.strictObject({
+  http: v.optional(v.pipe(text, v.regex(/^https?:\/\//, 'expected an http:// or https:// URL'))),
+  tcp: v.optional(v.pipe(v.union([text, v.number()], expected('host:port such as 127.0.0.1:8188')), v.transform(String))),
+  command: v.optional(nonEmptyText),
+  log_line: v.optional(nonEmptyText),
+  interval: v.optional(duration),
+  timeout: v.optional(duration),
+}, expected('a map with one of http, tcp, command, log_line'));
+
+const afterEntry = v.union([
+  nonEmptyText,
+  // condition is checked in readiness.ts: inside a union, valibot would only say that neither form matched
+  v.strictObject({ service: nonEmptyText, condition: v.optional(text) }, expected('a map with service: and condition:')),
+], expected('a service name or {service, condition}'));
+
+const drain = v.strictObject({
+  signal: v.optional(signalName),
+  command: v.optional(nonEmptyText),
+}, expected('a map with signal: or command:'));
+
+const port = v.pipe(v.number(expected('a port number')), v.integer('expected a whole number'), v.minValue(1, 'expected a port 1-65535'), v.maxValue(65535, 'expected a port 1-65535'));
+
 
 const service = v.strictObject({
   name: v.pipe(text, v.regex(SERVICE_NAME, 'expected a name matching [a-z0-9][a-z0-9_-]*'),
@@ -116,6 +138,11 @@ const service = v.strictObject({
   watch_ignore: v.optional(stringList),
   watch_debounce: v.optional(timerDuration),
   wait_idle: v.optional(waitIdle),
+  port: v.optional(port),
+  ready: v.optional(ready),
+  after: v.optional(v.array(afterEntry, expected('a list of service names or {service, condition}'))),
+  drain: v.optional(drain),
+  port_wait: v.optional(duration),
   health: v.optional(health),
   max_memory: v.optional(size),
   max_gpu_memory: v.optional(size),

@@ -26,6 +26,30 @@ export interface WaitIdleConfig {
   maxWaitMs: number;
 }
 
+/** When a start is done (issue 11): a probe kind and its target; `port` alone means a tcp check on it. */
+export type ReadyProbe =
+  | { kind: 'http'; url: string }
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'command'; command: string }
+  | { kind: 'log_line'; pattern: string };
+
+export interface ReadyConfig {
+  probe: ReadyProbe;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export const AFTER_CONDITIONS = ['started', 'ready', 'healthy', 'completed'] as const;
+export type AfterCondition = (typeof AFTER_CONDITIONS)[number];
+export interface AfterEntry { service: string; condition: AfterCondition }
+
+export interface DrainConfig {
+  signal: NodeJS.Signals | null;
+  command: string | null;
+  /** The hooks' timeout, for drain.command. */
+  timeoutMs: number;
+}
+
 export interface ServiceConfig {
   name: string;
   /** A string runs under /bin/sh -c; an array is argv. */
@@ -61,6 +85,14 @@ export interface ServiceConfig {
   successExitCodes: number[];
   /** Always restarted, whatever the policy. */
   restartExitCodes: number[];
+  /** Issue 11: the TCP port the service listens on; null = none. */
+  port?: number | null;
+  /** null = ready at once (or, with `port`, a tcp check on it). */
+  ready?: ReadyConfig | null;
+  after?: AfterEntry[];
+  drain?: DrainConfig | null;
+  /** How long a start waits for `port` to be free. */
+  portWaitMs?: number;
 }
 
 /** One health probe: an HTTP GET, a TCP connect or a command (exit 0 = healthy). */
@@ -254,6 +286,9 @@ export interface ServiceSnapshot {
   last_stderr?: string | null;
   /** While it waits out restart_cooldown after giving up: when it is tried again. */
   retry_at?: string | null;
+  /** Issue 11: since = when it became ready (null while waiting), condition = what it waits for. */
+  ready?: { since: string | null; condition: string } | null;
+  after?: AfterEntry[];
 }
 
 export interface StateFile {

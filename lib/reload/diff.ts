@@ -27,7 +27,9 @@ export function diffServices(before: ServiceConfig[], after: ServiceConfig[]): S
     const previous = old.get(service.name);
     if (!previous) diff.added.push(service);
     else if (canonical(previous) === canonical(service)) diff.unchanged.push(service.name);
-    else if (canonical(withoutInPlace(previous)) === canonical(withoutInPlace(service))) diff.inPlace.push(service);
+    // `after` only orders starts and stops: changing it alone restarts nothing
+    else if (canonical({ ...previous, after: undefined }) === canonical({ ...service, after: undefined })) diff.unchanged.push(service.name);
+    else if (canonical(withoutInPlace({ ...previous, after: undefined })) === canonical(withoutInPlace({ ...service, after: undefined }))) diff.inPlace.push(service);
     else diff.changed.push(service);
   }
   const names = new Set(after.map((service) => service.name));

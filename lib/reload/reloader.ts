@@ -116,6 +116,8 @@ export class Reloader {
     }
     // health checks and limits take effect at the next probe or sample: the running process is left alone
     for (const config of diff.inPlace) target.services.get(config.name)!.updateConfig(config);
+    // An `after`-only change counts as unchanged: take the new order without restarting (issue 11)
+    for (const config of nextConfig.services) if (diff.unchanged.includes(config.name)) target.services.get(config.name)?.updateConfig(config);
     for (const config of diff.changed) {
       const service = target.services.get(config.name)!;
       service.updateConfig(config);

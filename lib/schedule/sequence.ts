@@ -5,6 +5,8 @@ import { runHooks, waitUntilIdle, type HookResult } from './hooks.ts';
 import { stateDirHash } from '../config/paths.ts';
 import { readEnvVar } from '../process/proc.ts';
 import type { Service } from '../supervisor/service.ts';
+import { dependencyGraph, startInOrder, stopInOrder } from '../supervisor/ordered.ts';
+import type { ReadyOutcome } from '../readiness/wait.ts';
 import { systemSnapshot } from '../process/system.ts';
 import { MARKER_ENV } from '../process/tree.ts';
 import type { Config, EventRecord } from '../core/types.ts';
@@ -18,6 +20,10 @@ export interface SequenceContext {
   record: (event: Omit<EventRecord, 'time'>) => void;
   /** The next scheduled restart as it will be once this one completes. */
   nextRestart: () => Date | null;
+  /** Issue 11: every service by name (dependencies outside this sequence count as they are). */
+  allServices?: ReadonlyMap<string, Service>;
+  /** Issue 11: each restarted service's readiness outcome. */
+  onReady?: (service: Service, outcome: ReadyOutcome) => void;
   /** Called between stop and start (log rotation on restart). */
   betweenStopAndStart?: () => Promise<void>;
 }
@@ -72,23 +78,30 @@ export async function runRestartSequence(context: SequenceContext, options: Sequ
   const stillOurs = (service: Service) => !service.disposed.aborted && !options.signal?.aborted;
   const toStart = new Map<Service, number>();
   await hooks('pre_restart', config.hooks.preRestart);
-  await step('stop', () => Promise.all(context.services.filter(stillOurs).map((service) => service.enqueue(async () => {
+  // Issue 11: stops in reverse dependency order, starts in dependency order, then waits for readiness
+  const graph = dependencyGraph(context.allServices?.values() ?? context.services);
+  await step('stop', () => stopInOrder(context.services.filter(stillOurs), graph, (service) => service.enqueue(async () => {
     if (!stillOurs(service)) return;
     const wanted = service.state !== 'stopped';
     await service.stop(stopReason);
     // Our own stop is counted; any later one (a user's `stop`) means "leave it down"
     if (wanted) toStart.set(service, service.stops);
-  }))));
+  })));
   await hooks('post_stop', config.hooks.postStop);
   if (useGpu) await step('gpu_cleanup', () => cleanGpu(config, names, record));
   if (context.betweenStopAndStart) await step('rotate_logs', context.betweenStopAndStart);
   if (options.signal?.aborted) return durations;
   await hooks('pre_start', config.hooks.preStart);
-  await step('start', () => Promise.all([...toStart].map(([service, stops]) => service.enqueue(async () => {
+  const all = context.allServices ?? new Map(context.services.map((service) => [service.name, service]));
+  await step('start', () => startInOrder([...toStart.keys()], all, (service) => service.enqueue(async () => {
     // Removed by a reload, stopped by the user, or the supervisor is shutting down: start nothing
-    if (!stillOurs(service) || service.stops !== stops) return;
+    if (!stillOurs(service) || service.stops !== toStart.get(service)) return;
     await service.start('user', stopReason);
-  }))));
+  })).done);
+  await step('ready', async () => {
+    const outcomes = await Promise.all([...toStart.keys()].map((service) => service.readiness.whenReady()));
+    [...toStart.keys()].forEach((service, index) => context.onReady?.(service, outcomes[index]!));
+  });
   return durations;
 }
 

@@ -7,6 +7,7 @@ import type { Reloader } from '../reload/reloader.ts';
 import type { RestartKind } from '../schedule/sequence.ts';
 import type { Scheduler } from '../schedule/timer.ts';
 import type { Service } from './service.ts';
+import { startServices, stopAll, waitReadyLine } from './control-start.ts';
 
 /** What the handlers need of the supervisor (it passes itself), so this file never imports supervisor.ts. */
 export interface ControlTarget {
@@ -27,13 +28,19 @@ export async function handleControlRequest(supervisor: ControlTarget, request: C
   switch (request.command) {
     case 'ping':
       return { ok: true, data: { pid: process.pid, ready: supervisor.ready } };
-    case 'start':
-      return each(supervisor, request, async (service) => {
-        if (service.isActive()) return `${service.name} already running (pid ${service.pid})`;
-        await service.start('user');
-        return service.state === 'running' ? `started ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
-      });
+    case 'start': {
+      // Issue 11: dependency order, dependencies first, and the answer waits for readiness
+      const named = resolveServices(supervisor, request.services);
+      const response = await startServices(supervisor.services, named, !request.services?.length, Boolean(request.options?.noWait));
+      supervisor.writeState();
+      return response;
+    }
     case 'stop':
+      if (!request.services?.length) {
+        const messages = await stopAll(supervisor.services);
+        supervisor.writeState();
+        return { ok: true, messages };
+      }
       return each(supervisor, request, async (service) => {
         const before = service.snapshot().state;
         const wasActive = service.isActive() || service.state === 'backoff';
@@ -42,7 +49,12 @@ export async function handleControlRequest(supervisor: ControlTarget, request: C
       });
     case 'force-restart':
       if (!request.services || request.services.length === 0) {
-        return { ok: true, messages: await supervisor.restartAll('force', Boolean(request.options?.waitIdle)) };
+        // Issue 11: returns once the services are ready; --no-wait returns at once
+        const sequence = supervisor.restartAll('force', Boolean(request.options?.waitIdle));
+        if (request.options?.noWait) return { ok: true, messages: ['restart sequence started (not waiting for it)'] };
+        const messages = await sequence;
+        const notReady = messages.filter((message) => message.includes('did not become ready'));
+        return { ok: notReady.length === 0, messages, error: notReady.join('; ') || undefined, exitCode: 1 };
       }
       return restartEach(supervisor, request);
     case 'restart':
@@ -85,9 +97,19 @@ async function restartEach(supervisor: ControlTarget, request: ControlRequest): 
     await service.stop(reason);
     if (service.disposed.aborted) return `${service.name} was removed from the config: stopped`;
     await service.start('user', reason);
-    return service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name} failed to start: ${service.snapshot().reason}`;
+    return `${service.name}\0`; // the readiness wait happens outside the queue (below)
   });
-  return { ...response, messages: [...(response.messages ?? []), ...removed] };
+  // Issue 11: the answer waits for readiness (unless --no-wait), outside the service's queue so a stop is not held
+  const results = await Promise.all(kept.map((name) => {
+    const service = supervisor.services.get(name);
+    return service ? waitReadyLine(service, Boolean(request.options?.noWait), 'restarted') : Promise.resolve({ ok: true, text: '' });
+  }));
+  const waited = new Map(kept.map((name, index) => [`${name}\0`, results[index]!]));
+  const failed = results.filter((result) => !result.ok).map((result) => result.text);
+  return {
+    ok: failed.length === 0, exitCode: 1, error: failed.join('; ') || undefined,
+    messages: [...(response.messages ?? []).map((message) => waited.get(message)?.text ?? message), ...removed],
+  };
 }
 
 function describeSchedule(supervisor: ControlTarget): string {

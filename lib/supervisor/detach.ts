@@ -29,7 +29,9 @@ export async function detachSupervisor(config: Config, argv: string[]): Promise<
   child.unref();
   if (answer?.ok) {
     process.stdout.write(`supervisor started (pid ${answer.pid}); logs: ${paths.supervisorLog}\n`);
-    return 0;
+    // --wait-ready: the services that did not become ready (issue 11)
+    for (const line of answer.not_ready ?? []) process.stderr.write(`error: ${line}\n`);
+    return answer.not_ready?.length ? 1 : 0;
   }
   // A child that will not run is on its way out: return once it is gone, so no second supervisor process is left
   // behind for a moment (a cron line or a script looking right after would see two)
@@ -69,7 +71,7 @@ function withoutDetach(argv: string[]): string[] {
   return out;
 }
 
-function readReadyLine(stream: NodeJS.ReadableStream): Promise<{ ok: boolean; pid?: number; error?: string } | null> {
+function readReadyLine(stream: NodeJS.ReadableStream): Promise<{ ok: boolean; pid?: number; error?: string; not_ready?: string[] } | null> {
   return new Promise((resolve) => {
     let buffer = '';
     stream.setEncoding('utf8');

@@ -8,7 +8,7 @@ import type { Config } from '../core/types.ts';
 /** Set by `--detach`: the fd on which the detached child reports that it is up. */
 export const READY_FD_ENV = 'RESTART_CONTROL_READY_FD';
 
-export async function runForeground(config: Config): Promise<number> {
+export async function runForeground(config: Config, options: { waitReady?: boolean } = {}): Promise<number> {
   // A detached supervisor has no terminal: a closed stdout must not kill it
   process.stdout.on('error', () => undefined);
   process.stderr.on('error', () => undefined);
@@ -41,8 +41,11 @@ export async function runForeground(config: Config): Promise<number> {
     throw error;
   }
   if (stopping) return new Promise(() => undefined);
+  // --wait-ready reports once every autostart service is ready, naming those that are not
+  const notReady = readyFd !== null && options.waitReady ? await supervisor.notReadyServices() : [];
+  if (stopping) return new Promise(() => undefined);
   started = true;
-  if (readyFd !== null) report(readyFd, { ok: true, pid: process.pid });
+  if (readyFd !== null) report(readyFd, { ok: true, pid: process.pid, not_ready: notReady });
   await new Promise(() => undefined);
   return 0;
 }

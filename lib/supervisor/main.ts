@@ -9,15 +9,17 @@ import { MARKER_ENV, RUN_ENV } from '../process/markers.ts';
 interface RunOptions {
   config?: string;
   detach?: boolean;
+  waitReady?: boolean;
 }
 
-const USAGE = `Usage: run.ts [--config FILE] [--detach]
+const USAGE = `Usage: run.ts [--config FILE] [--detach [--wait-ready]]
 
 The restart-control supervisor: starts the services of a config file and keeps them alive.
 
 Options:
   --config <file>  config file (default: $RESTART_CONTROL_CONFIG or ./restart-control.yaml)
   --detach         run in the background (own session); return once the services are started
+  --wait-ready     with --detach: return once the services are ready (exit 1 naming any that is not)
   -h, --help       show this help
 `;
 
@@ -26,13 +28,13 @@ const processOutput = { stdout: (text: string) => void process.stdout.write(text
 /** node:util's parseArgs, not commander: the supervisor lives for weeks, and commander costs ~5 MB of its heap. Exported for the fuzz test. */
 export function parseRunArgs(argv: string[], output = processOutput): RunOptions | number {
   try {
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, detach: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, detach: { type: 'boolean' }, 'wait-ready': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
     if (values.help) {
       output.stdout(USAGE);
       return 0;
     }
     if (values.config !== undefined && values.config.trim() === '') throw new Error('--config: expected a config file path, got an empty string');
-    return { config: values.config, detach: values.detach };
+    return { config: values.config, detach: values.detach, waitReady: values['wait-ready'] };
   } catch (error) {
     output.stderr(`error: ${errorMessage(error)}\n${USAGE}`);
     return 2;
@@ -60,7 +62,7 @@ export async function runMain(argv: string[]): Promise<number> {
     const { runForeground, READY_FD_ENV } = await import('./foreground.ts');
     // Launched by --detach: its output goes to supervisor.log, which rotates like the other logs
     if (process.env[READY_FD_ENV]) (await import('../logs/supervisor-log.ts')).installSupervisorLog(statePaths(config.stateDir).supervisorLog, config.logs);
-    return await runForeground(config);
+    return await runForeground(config, { waitReady: Boolean(options.waitReady) });
   } catch (error) {
     if (error instanceof AlreadyRunningError) {
       process.stderr.write(`${error.message}\n`);

@@ -12,6 +12,7 @@ import { describeSurvivors, formatSurvivors } from '../process/survivors.ts';
 
 /** After the tree stop, how long the child's exit event may take to arrive (it is reaped by now, unless stuck). */
 const CHILD_EXIT_WAIT_MS = 2_000;
+import { ReadyTracker } from './ready-tracker.ts';
 import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
 
 export interface ServiceDeps {
@@ -59,6 +60,8 @@ export class Service {
   private readonly disposal = new AbortController();
   /** Aborted when the service leaves the config: pending work on it must not bring it back. */
   readonly disposed: AbortSignal = this.disposal.signal;
+  /** Issue 11: readiness, port hand-over, drain and state listeners of the current run. */
+  readonly readiness = new ReadyTracker();
 
   constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
 
@@ -87,6 +90,7 @@ export class Service {
       last_exit: this.lastExit,
       reason: this.reason,
       pending_restart: this.pendingRestart,
+      ...this.readiness.snapshot(this.config),
     };
   }
 
@@ -96,6 +100,7 @@ export class Service {
     this.clearTimer();
     this.currentState = next;
     this.reason = reason;
+    this.readiness.stateChanged(next);
     if (next === 'stopped' || next === 'exited' || next === 'failed') this.manualStop = null;
     this.deps.changed();
   }
@@ -123,8 +128,19 @@ export class Service {
   }
 
   private async spawnChild(reason: string): Promise<void> {
+    this.startedAt = this.now(); // status counts `not ready: 41s` from here (issue 11)
     this.setState('starting', reason);
     this.starts++;
+    const attempt = this.readiness.begin();
+    if (this.config.port) {
+      const problem = await this.readiness.handOverPort(this.config, this.deps.marker, attempt, (event) => this.deps.emit(event));
+      if (attempt.signal.aborted || this.currentState !== 'starting') return; // stopped while it waited
+      if (problem) return this.spawnFailed(new Error(problem), problem);
+    }
+    return this.spawnProcess(reason);
+  }
+
+  private async spawnProcess(reason: string): Promise<void> {
     const { command, cwd, env } = this.config;
     const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     this.run = `${process.pid}.${this.starts}`;
@@ -146,7 +162,7 @@ export class Service {
       this.enterRunning(child, reason);
       return;
     }
-    return new Promise((resolve) => {
+    return new Promise<void>((resolve) => {
       child.once('spawn', () => {
         this.enterRunning(child, reason);
         resolve();
@@ -159,10 +175,11 @@ export class Service {
     });
   }
 
-  private spawnFailed(error: Error): void {
-    // STARTING -> FAILED: the spawn itself failed (missing executable or cwd)
+  private spawnFailed(error: Error, why?: string): void {
+    // STARTING -> FAILED: the spawn itself failed (missing executable or cwd), or its port stayed held
     this.child = null;
-    const message = `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    const message = why ?? `spawn failed: ${(error as NodeJS.ErrnoException).code ?? error.message}`;
+    this.readiness.end({ ok: false, reason: message });
     this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
     this.setState('failed', message);
     this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
@@ -174,6 +191,7 @@ export class Service {
     const uptimeMs = this.startedAt === null ? 0 : now - this.startedAt;
     this.child = null;
     this.pidStart = null;
+    this.readiness.end({ ok: false, reason: describeExit(exit) });
     if (this.manualStop !== null) return; // stop() owns this exit
     const decision = decideRestart({ exit, policy: this.config, history: this.history, uptimeMs, manualStop: null, now });
     this.history = decision.history;
@@ -189,7 +207,8 @@ export class Service {
     const crashedRun = this.run;
     // Nothing left in the process group: restart at once (queued first), and look for escapees (setsid) after the spawn.
     // Otherwise the clean-up is queued first and the restart waits for it: never two copies.
-    const restartFirst = decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(previous);
+    // With a `port`, leftovers go first: they may hold its port (the restart waits in the queue behind the clean-up)
+    const restartFirst = decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(previous) && !this.config.port;
     if (!restartFirst) this.queueCleanUp(previous, crashedRun);
     // Leave RUNNING now: no process runs, whatever the clean-up still has to stop (status shows no pid as running)
     if (decision.action === 'restart') this.enterBackoff(decision.delayMs, decision.attempt, reason);
@@ -220,9 +239,41 @@ export class Service {
     // STARTING -> RUNNING: the process exists
     this.startedAt = this.now();
     this.pidStart = procStartTime(child.pid!);
+    if (this.config.ready) {
+      // Issue 11: STARTING until the ready condition holds
+      this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
+      child.once('exit', (code, signal) => this.onExit({ code, signal }));
+      this.deps.changed();
+      void this.readiness.watch(this.config, child, this.startedAt, {
+        ready: (ms) => {
+          this.setState('running', reason);
+          this.deps.emit({ event: 'ready', service: this.name, pid: child.pid, ms_since_start: ms, condition: this.readiness.condition(this.config) });
+        },
+        notReady: (why) => this.notReady(child, why),
+      });
+      return;
+    }
     this.setState('running', reason);
+    this.readiness.end({ ok: true, ms: 0 });
     this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
     child.once('exit', (code, signal) => this.guard('exit handling', (async () => this.onExit({ code, signal }))()));
+  }
+
+  /** Issue 11: not ready within `timeout` is a failed start: one crashed event, the tree stopped, the policy decides. */
+  private async notReady(child: ChildProcess, why: string): Promise<void> {
+    if (this.child !== child || this.currentState !== 'starting') return;
+    this.manualStop = why;
+    await stopTree({ pid: child.pid!, startTime: this.pidStart, marker: this.deps.marker, table: this.deps.processTable, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
+    if (this.childExited) await this.childExited;
+    if (this.currentState !== 'starting' || this.manualStop !== why) return; // a user stop took over
+    this.manualStop = null;
+    const now = this.now();
+    const decision = decideRestart({ exit: { code: null, signal: 'SIGKILL' }, policy: this.config, history: this.history, uptimeMs: now - (this.startedAt ?? now), manualStop: null, now });
+    this.history = decision.history;
+    this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: decision.action === 'restart', reason: why });
+    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, why);
+    if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
+    this.setState('failed', why);
   }
 
   private enterBackoff(delayMs: number, attempt: number, reason: string): void {
@@ -263,8 +314,20 @@ export class Service {
   }
 
   /** Stops the whole tree (stop_signal, grace, SIGKILL, verify); resolves when nothing of it remains. */
-  async stop(reason: string): Promise<void> {
+  async stop(reason: string, options: { emergency?: boolean } = {}): Promise<void> {
     this.stops++;
+    if (this.currentState === 'starting' && !this.child) {
+      // Issue 11: waiting for its port, nothing spawned yet
+      this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
+      this.setState('stopping', reason);
+      this.setState('stopped', reason);
+      this.deps.emit({ event: 'stopped', service: this.name, reason });
+      return;
+    }
+    if (!options.emergency && this.config.drain && this.child && (this.currentState === 'running' || this.currentState === 'starting')) {
+      this.manualStop = reason; // an exit during the drain is this stop's, not a crash
+      await this.readiness.drain(this.config, this.child.pid ?? null, reason, (event) => this.deps.emit(event));
+    }
     const state = this.currentState;
     if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.timer)) {
       // BACKOFF -> STOPPED: nothing runs, cancel the pending start
@@ -288,6 +351,7 @@ export class Service {
   /** RUNNING -> STOPPING (-> KILLING): stop_signal to the whole tree, SIGKILL after stop_timeout; resolves when it is gone. */
   private async stopProcesses(reason: string): Promise<StopTreeResult> {
     const child = this.child;
+    this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
     this.setState('stopping', reason);
     const result = await stopTree({
       pid: child?.pid ?? this.lastPid,
@@ -329,6 +393,15 @@ export class Service {
     this.history = decision.history;
     if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
     return this.enterGaveUp(decision.reason);
+  }
+
+  /** Issue 11: a dependency failed or was not ready, so this service is not started. */
+  blockedByDependency(reason: string): void {
+    if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing' || this.disposed.aborted) return;
+    this.clearTimer();
+    this.setState('failed', reason);
+    this.readiness.fail(reason);
+    this.deps.emit({ event: 'not_started', service: this.name, reason });
   }
 
   /** Re-reading the config (hot reload) swaps the definition; the running process keeps the old one until restarted. */

@@ -3,11 +3,13 @@ import { SupervisorError } from '../core/errors.ts';
 import type { ServiceState } from '../core/types.ts';
 
 export const ALLOWED: Record<ServiceState, readonly ServiceState[]> = {
-  stopped: ['starting'],
-  exited: ['starting', 'stopped'],
-  failed: ['starting', 'stopped'],
-  // starting -> failed: spawn error; starting -> stopping: stop requested before the spawn settled
-  starting: ['running', 'failed', 'stopping'],
+  // -> failed: a dependency did not become ready (issue 11)
+  stopped: ['starting', 'failed'],
+  exited: ['starting', 'stopped', 'failed'],
+  failed: ['starting', 'stopped', 'failed'],
+  // starting -> failed: spawn error; starting -> stopping: stop requested before the spawn settled;
+  // starting -> backoff|exited|failed: it ended, or was not ready in time, before it was ready (issue 11)
+  starting: ['running', 'failed', 'stopping', 'backoff', 'exited'],
   running: ['stopping', 'backoff', 'exited', 'failed'],
   backoff: ['starting', 'stopped', 'failed'],
   // stopping|killing -> backoff|failed: a restart the supervisor decided on (health, memory) after the tree is gone

@@ -28,6 +28,7 @@ import { markedProcessesIn, stopTree } from '../process/tree.ts';
 import { sharedProcessTable } from '../process/table.ts';
 import { ServiceWatch } from '../health/watch.ts';
 import { MarkerCache } from '../process/markers.ts';
+import { dependencyGraph, startInOrder, stopInOrder } from './ordered.ts';
 import type { Config, EventRecord, StateFile } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
 import type { MetricsEndpoint } from '../metrics/endpoint.ts';
@@ -89,6 +90,8 @@ export class Supervisor {
   };
   /** Health checks, resources and memory limits (issue #10). */
   readonly watch: ServiceWatch;
+  /** Issue 11: the ordered start of the autostart services, done when each has started or was left not started. */
+  startup: Promise<void> = Promise.resolve();
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
@@ -176,7 +179,11 @@ export class Supervisor {
     this.mountWebMetrics();
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     if (stopping()) return;
-    await Promise.all([...this.services.values()].filter((s) => s.config.autostart).map((s) => s.enqueue(() => stopping() ? Promise.resolve() : s.start('supervisor'))));
+    // In dependency order; returns once the services without dependencies have spawned
+    const autostart = [...this.services.values()].filter((s) => s.config.autostart);
+    const startup = startInOrder(autostart, this.services, (s) => s.enqueue(() => stopping() ? Promise.resolve() : s.start('supervisor')));
+    this.startup = startup.done;
+    await startup.spawned;
     if (stopping()) return;
     this.scheduler.arm();
     await this.reloader.start();
@@ -184,6 +191,17 @@ export class Supervisor {
     if (stopping()) return;
     this.ready = true;
     this.writeState();
+  }
+
+  /** Issue 11: waits for the ordered start, then for every autostart service to be ready; lines for those that are not. */
+  async notReadyServices(): Promise<string[]> {
+    await this.startup;
+    const services = [...this.services.values()].filter((service) => service.config.autostart);
+    const outcomes = await Promise.all(services.map((service) => service.readiness.whenReady()));
+    return services.flatMap((service, index) => {
+      const outcome = outcomes[index]!;
+      return outcome.ok ? [] : [`${service.name} did not become ready: ${outcome.reason}`];
+    });
   }
 
   /** The whole restart sequence for the schedule's services (scheduled) or every service (force-restart without names). */
@@ -199,10 +217,13 @@ export class Supervisor {
       this.writeState(); // status must not show the restart that is now running as still to come
       const wanted = kind === 'scheduled' ? this.config.schedule?.services ?? [] : [];
       const services = [...this.services.values()].filter((service) => wanted.length === 0 || wanted.includes(service.name));
+      const notReady: string[] = [];
       try {
         const durations = await runRestartSequence({
           config: this.config,
           services,
+          allServices: this.services,
+          onReady: (service, outcome) => { if (!outcome.ok) notReady.push(`${service.name} did not become ready: ${outcome.reason}`); },
           record: (event) => this.events.record(event),
           nextRestart: () => this.scheduler.nextRestart() ?? this.scheduler.followingRestart(),
           betweenStopAndStart: this.config.logs.rotateOnRestart && kind === 'scheduled' ? () => this.output.rotateAll() : undefined,
@@ -212,7 +233,7 @@ export class Supervisor {
           event: 'restart_completed', kind, services: services.map((service) => service.name), durations,
           next_restart: this.scheduler.nextRestart()?.toISOString() ?? null,
         });
-        return services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`);
+        return [...services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`), ...notReady];
       } finally {
         if (!this.shuttingDown.signal.aborted && !this.scheduler.nextRestart()) this.scheduler.arm();
         this.sequence = null;
@@ -335,10 +356,12 @@ export class Supervisor {
     const oneShots = this.stopOneShots();
     await this.reloader.close();
     // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
-    await Promise.all([...this.services.values()].map((service) => service.enqueue(async () => {
-      await service.stop(`supervisor shutdown (${reason})`);
+    // Issue 11: reverse dependency order; a shutdown on a signal is an emergency and skips the drain
+    const emergency = reason.startsWith('received ') || reason === 'startup failed';
+    await stopInOrder([...this.services.values()], dependencyGraph(this.services.values()), (service) => service.enqueue(async () => {
+      await service.stop(`supervisor shutdown (${reason})`, { emergency });
       service.dispose();
-    })));
+    }));
     for (const service of this.services.values()) service.dispose();
     this.events.record({ event: 'supervisor_stopped', reason });
     await this.web?.close();

@@ -103,7 +103,8 @@ export async function serviceActionReply(host: WebHost, name: string, action: st
   if (!(SERVICE_ACTIONS as readonly string[]).includes(action)) {
     return errorReply(400, 'bad_action', `unknown action ${JSON.stringify(action)} (expected one of ${SERVICE_ACTIONS.join(', ')})`);
   }
-  return control(host, { command: action as ControlCommand, services: [name] });
+  // The page follows readiness over SSE: an action answers once spawned, not minutes later (issue 11)
+  return control(host, { command: action as ControlCommand, services: [name], options: { noWait: true } });
 }
 
 export async function scheduleActionReply(host: WebHost, action: string): Promise<Reply> {

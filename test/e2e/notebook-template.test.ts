@@ -80,6 +80,9 @@ describe('the notebook template on a real Jupyter', { timeout: TIMEOUT_MS, skip:
     text = replaceIn(text, 'python main.py --listen 127.0.0.1 --port 8188', `exec node ${join(FIXTURES, 'comfyui-standin.mjs')} --listen 127.0.0.1 --port ${comfyPort}`);
     text = replaceIn(text, 'exec jupyter lab --ip', `exec ${PYTHON} -m jupyter_server --ip`);
     text = replaceIn(text, '--port 8889', `--port ${jupyterPort}`);
+    // The port: keys, readiness and health checks follow the services to their free ports
+    text = replaceIn(text, '8188', String(comfyPort));
+    text = replaceIn(text, '8889', String(jupyterPort));
     writeFileSync(box.configFile, text);
   });
   after(async () => {

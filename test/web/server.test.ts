@@ -117,7 +117,8 @@ describe('web server, loopback with a token', () => {
     assert.equal((await post(`${h.base}api/services/worker/stop`, { cookie })).status, 403);
     assert.equal((await post(`${h.base}api/schedule/disable`, { authorization: `Bearer ${TOKEN}` })).status, 200);
     assert.deepEqual(h.requests.slice(before), [
-      { command: 'restart', services: ['api'] }, { command: 'stop', services: ['worker'] }, { command: 'disable' },
+      // service actions answer once spawned: the page shows readiness live (issue 11)
+      { command: 'restart', services: ['api'], options: { noWait: true } }, { command: 'stop', services: ['worker'], options: { noWait: true } }, { command: 'disable' },
     ]);
   });
 
