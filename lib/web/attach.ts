@@ -3,11 +3,11 @@ import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { EventLog } from '../core/events.ts';
 import type { Config } from '../core/types.ts';
-import { ResourceHistory } from './history.ts';
+import { ResourceHistory, type ResourceSample } from './history.ts';
 import { ProcSampler } from './sampler.ts';
 import { startWebServer, type WebServer } from './server.ts';
 
-/** How often the sparklines get a point, until the supervisor's own resource sampler (issue #10) sets the pace. */
+/** How often the sparklines get a point when the supervisor has no resource sampler of its own (tests, stand-ins). */
 export const RESOURCES_INTERVAL_MS = 5_000;
 const FIRST_SAMPLE_MS = 1_000;
 
@@ -17,6 +17,8 @@ export interface WebSupervisor {
   readonly events: EventLog;
   readonly services: ReadonlyMap<string, { readonly name: string; readonly pid: number | null }>;
   handle(request: ControlRequest): Promise<ControlResponse>;
+  /** The resource sampler's latest figures for a service (resources.interval); null before its first sample. */
+  resourceSampleOf?(name: string): ResourceSample | null;
 }
 
 export interface AttachedWeb {
@@ -29,7 +31,10 @@ export interface AttachedWeb {
 export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb | null> {
   const web = supervisor.config.web;
   if (!web) return null;
-  const history = new ResourceHistory(RESOURCES_INTERVAL_MS);
+  // One point per resources.interval, from the supervisor's own sampler: no polling faster than it
+  const ownSampler = supervisor.resourceSampleOf?.bind(supervisor);
+  const intervalMs = ownSampler ? supervisor.config.resources.intervalMs : RESOURCES_INTERVAL_MS;
+  const history = new ResourceHistory(intervalMs);
   let server: WebServer;
   try {
     server = await startWebServer(web, {
@@ -47,7 +52,9 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
   const sample = () => {
     try {
       const now = Date.now();
-      const samples = sampler.sample([...supervisor.services.values()].map((service) => ({ name: service.name, pid: service.pid })), now);
+      const samples = ownSampler
+        ? new Map([...supervisor.services.keys()].map((name) => [name, ownSampler(name) ?? { cpu_percent: null, rss_bytes: null, gpu_memory_bytes: null }]))
+        : sampler.sample([...supervisor.services.values()].map((service) => ({ name: service.name, pid: service.pid })), now);
       history.record(now, samples);
       server.publishResources(now, samples);
     } catch {
@@ -57,7 +64,7 @@ export async function attachWeb(supervisor: WebSupervisor): Promise<AttachedWeb 
   // The first point once the autostart services are up (they start after the web server), then one per interval
   const first = setTimeout(sample, FIRST_SAMPLE_MS);
   first.unref();
-  const timer = setInterval(sample, RESOURCES_INTERVAL_MS);
+  const timer = setInterval(sample, intervalMs);
   timer.unref();
   supervisor.events.record({ event: 'web_started', reason: `http://${web.host.includes(':') ? `[${web.host}]` : web.host}:${server.port}${web.basePath}`, port: server.port });
   return {
