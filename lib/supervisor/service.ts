@@ -1,35 +1,21 @@
 /** Drives one service's child process through the lifecycle; decisions come from policy.ts. */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
-import { EMPTY_HISTORY, classifyExit, decideFailureRestart, decideRestart, describeExit, type RestartHistory } from './policy.ts';
+import type { ChildProcess } from 'node:child_process';
+import { describeExit } from './policy.ts';
 import { procStartTime } from '../process/proc.ts';
 import { assertTransition } from './state.ts';
-import { spawnGate } from './spawn-gate.ts';
-import { MARKER_ENV, RUN_ENV, groupHasMembers, spareRun, stopTree, type SpareProcess, type StopTreeResult } from '../process/tree.ts';
-import type { ProcessTable } from '../process/table.ts';
-import { boundedWait, setLongTimeout, type LongTimer } from '../core/long-timer.ts';
-import { describeSurvivors, formatSurvivors } from '../process/survivors.ts';
-
-/** After the tree stop, how long the child's exit event may take to arrive (it is reaped by now, unless stuck). */
-const CHILD_EXIT_WAIT_MS = 2_000;
+import type { StopTreeResult } from '../process/tree.ts';
 import { ReadyTracker } from './ready-tracker.ts';
-import { type EventRecord, type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
+import { type LastExit, type ProcessExit, type ServiceConfig, type ServiceSnapshot, type ServiceState, visibleState } from '../core/types.ts';
+import { crashedEvent, stoppedEvent, supervisorErrorEvent } from './service-events.ts';
+import { spawnServiceProcess, whenSpawned } from './service-spawn.ts';
+import { stopCrashedRun, type CrashedRun } from './crash-leftovers.ts';
+import { ServiceRestarts, type StartKind } from './service-restarts.ts';
+import { ServiceQueue } from './service-queue.ts';
+import { stopRun, stopUnreadyRun, type TreeOwner } from './run-stop.ts';
+import type { ServiceDeps } from './service-deps.ts';
 
-export interface ServiceDeps {
-  /** Value of MARKER_ENV for this service: every descendant inherits it. */
-  marker: string;
-  /** Whose /proc snapshots stops and clean-ups read. @default sharedProcessTable() */
-  processTable?: ProcessTable;
-  baseEnv: NodeJS.ProcessEnv;
-  emit: (event: Omit<EventRecord, 'time'>) => void;
-  /** Called after every state or pid change, to persist state.json. */
-  changed: () => void;
-  attachOutput: (service: string, stdout: Readable, stderr: Readable, timestamps: boolean) => void;
-  now?: () => number;
-}
-
-/** How a start was asked for: only automatic restarts keep the restart count. */
-export type StartKind = 'user' | 'supervisor' | 'auto' | 'cooldown';
+export type { StartKind } from './service-restarts.ts';
+export type { ServiceDeps } from './service-deps.ts';
 
 export class Service {
   private currentState: ServiceState = 'stopped';
@@ -39,14 +25,12 @@ export class Service {
   /** The last child's pid: after it died, still the process-group id of what it left behind. */
   private lastPid = 0;
   private startedAt: number | null = null;
-  private restarts = 0;
-  private history: RestartHistory = EMPTY_HISTORY;
+  private readonly restarts: ServiceRestarts;
   private lastExit: LastExit | null = null;
   private reason: string | null = null;
   /** Set when a stop was asked for; cleared on entering a terminal state. */
   private manualStop: string | null = null;
-  private timer: LongTimer | null = null;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue = new ServiceQueue((where, error) => this.deps.emit(supervisorErrorEvent(this.name, where, error)));
   /** Why a restart is waiting (reload, watch), shown by status; null when none is. */
   pendingRestart: string | null = null;
   /** The pending restart that later requests join. */
@@ -63,7 +47,21 @@ export class Service {
   /** Issue 11: readiness, port hand-over, drain and state listeners of the current run. */
   readonly readiness = new ReadyTracker();
 
-  constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {}
+  constructor(public config: ServiceConfig, private readonly deps: ServiceDeps) {
+    const self = this;
+    this.restarts = new ServiceRestarts({
+      get config() { return self.config; },
+      get state() { return self.currentState; },
+      get starts() { return self.starts; },
+      now: () => this.now(),
+      emit: (event) => this.deps.emit(event),
+      setState: (next, reason) => this.setState(next, reason),
+      queueOwn: (where, operation) => this.queue.own(where, operation),
+      spawnChild: (reason) => this.spawnChild(reason),
+      cleanUp: (crashed) => this.queueCleanUp(crashed),
+      start: (kind) => this.start(kind),
+    });
+  }
 
   get name(): string { return this.config.name; }
   get state(): ServiceState { return this.currentState; }
@@ -74,9 +72,7 @@ export class Service {
 
   /** Serialises user operations on this service: they never interleave. */
   enqueue<T>(operation: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(operation, operation);
-    this.queue = result.catch(() => undefined);
-    return result;
+    return this.queue.enqueue(operation);
   }
 
   snapshot(): ServiceSnapshot {
@@ -86,7 +82,7 @@ export class Service {
       pid: this.pid,
       pid_start: this.pidStart,
       started_at: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
-      restarts: this.restarts,
+      restarts: this.restarts.count,
       last_exit: this.lastExit,
       reason: this.reason,
       pending_restart: this.pendingRestart,
@@ -97,17 +93,12 @@ export class Service {
   /** The one writer of the state. Clears the state's timer. */
   private setState(next: ServiceState, reason: string | null): void {
     assertTransition(this.name, this.currentState, next);
-    this.clearTimer();
+    this.restarts.clearTimer();
     this.currentState = next;
     this.reason = reason;
     this.readiness.stateChanged(next);
     if (next === 'stopped' || next === 'exited' || next === 'failed') this.manualStop = null;
     this.deps.changed();
-  }
-
-  private clearTimer(): void {
-    this.timer?.clear();
-    this.timer = null;
   }
 
   isActive(): boolean {
@@ -118,12 +109,7 @@ export class Service {
   async start(kind: StartKind, why?: string): Promise<void> {
     if (this.disposed.aborted) return;
     if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing') return;
-    if (kind === 'user' || kind === 'supervisor') {
-      this.restarts = 0;
-      this.history = EMPTY_HISTORY;
-    } else if (kind === 'cooldown') {
-      this.history = EMPTY_HISTORY;
-    }
+    this.restarts.startAs(kind);
     await this.spawnChild(why ?? (kind === 'auto' ? 'automatic restart' : kind === 'cooldown' ? 'cool-down retry' : `${kind} start`));
   }
 
@@ -141,13 +127,10 @@ export class Service {
   }
 
   private async spawnProcess(reason: string): Promise<void> {
-    const { command, cwd, env } = this.config;
-    const [file, args] = typeof command === 'string' ? ['/bin/sh', ['-c', command]] : [command[0]!, command.slice(1)];
     this.run = `${process.pid}.${this.starts}`;
-    const environment = { ...this.deps.baseEnv, ...env, [MARKER_ENV]: this.deps.marker, [RUN_ENV]: this.run };
     let child: ChildProcess;
     try {
-      child = await spawnGate.run(() => spawn(file, args, { cwd, env: environment, detached: true, stdio: ['ignore', 'pipe', 'pipe'] }));
+      child = await spawnServiceProcess(this.config, this.deps.baseEnv, { marker: this.deps.marker, run: this.run });
     } catch (error) {
       // Some failures (E2BIG, a cwd that is not a folder) throw instead of emitting 'error'
       this.spawnFailed(error as Error);
@@ -158,20 +141,11 @@ export class Service {
     this.deps.attachOutput(this.name, child.stdout!, child.stderr!, this.config.logTimestamps);
     this.childExited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     // On Linux spawn() returns a pid only once the exec has succeeded: the process runs now, not at the 'spawn' event
-    if (child.pid !== undefined) {
-      this.enterRunning(child, reason);
-      return;
-    }
-    return new Promise<void>((resolve) => {
-      child.once('spawn', () => {
-        this.enterRunning(child, reason);
-        resolve();
-      });
-      child.once('error', (error) => {
-        if (this.currentState !== 'starting') return;
-        this.spawnFailed(error);
-        resolve();
-      });
+    if (child.pid !== undefined) return this.enterRunning(child, reason);
+    return whenSpawned(child, () => this.enterRunning(child, reason), (error) => {
+      if (this.currentState !== 'starting') return false;
+      this.spawnFailed(error);
+      return true;
     });
   }
 
@@ -182,7 +156,7 @@ export class Service {
     this.readiness.end({ ok: false, reason: message });
     this.lastExit = { code: null, signal: null, time: new Date(this.now()).toISOString() };
     this.setState('failed', message);
-    this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: false, reason: message });
+    this.deps.emit(crashedEvent(this.config, null, false, message));
   }
 
   private onExit(exit: ProcessExit): void {
@@ -193,46 +167,12 @@ export class Service {
     this.pidStart = null;
     this.readiness.end({ ok: false, reason: describeExit(exit) });
     if (this.manualStop !== null) return; // stop() owns this exit
-    const decision = decideRestart({ exit, policy: this.config, history: this.history, uptimeMs, manualStop: null, now });
-    this.history = decision.history;
-    const willRestart = decision.action === 'restart';
-    const reason = describeExit(exit);
-    if (classifyExit(exit) === 'success' || (exit.code !== null && this.config.successExitCodes.includes(exit.code))) {
-      this.deps.emit({ event: 'exited', service: this.name, exit_code: exit.code, restart_policy: this.config.restart, will_restart: willRestart, reason });
-    } else {
-      // giving_up: a gave_up follows, so buses that announce a final stop (NATS `stop`) wait for it
-      this.deps.emit({ event: 'crashed', service: this.name, exit_code: exit.code, signal: exit.signal, restart_policy: this.config.restart, will_restart: willRestart, reason, ...(decision.action === 'give-up' ? { giving_up: true } : {}) });
-    }
-    const previous = this.lastPid;
-    const crashedRun = this.run;
-    // Nothing left in the process group: restart at once (queued first), and look for escapees (setsid) after the spawn.
-    // Otherwise the clean-up is queued first and the restart waits for it: never two copies.
-    // With a `port`, leftovers go first: they may hold its port (the restart waits in the queue behind the clean-up)
-    const restartFirst = decision.action === 'restart' && decision.delayMs === 0 && !groupHasMembers(previous) && !this.config.port;
-    if (!restartFirst) this.queueCleanUp(previous, crashedRun);
-    // Leave RUNNING now: no process runs, whatever the clean-up still has to stop (status shows no pid as running)
-    if (decision.action === 'restart') this.enterBackoff(decision.delayMs, decision.attempt, reason);
-    else if (decision.action === 'give-up') this.enterGaveUp(decision.reason);
-    // RUNNING -> EXITED | FAILED: the policy does not restart this end
-    else this.setState(decision.finalState === 'exited' ? 'exited' : 'failed', decision.reason);
-    if (restartFirst) this.queueCleanUp(previous, crashedRun);
+    this.restarts.afterExit(exit, uptimeMs, now, { pid: this.lastPid, run: this.run });
   }
 
-  /** Work queued by the service itself: a failure must never become an unhandled rejection. */
-  private queueOwn(where: string, operation: () => Promise<void>): void {
-    this.guard(where, this.enqueue(operation));
-  }
-
-  /**
-   * What the crashed run left behind (a setsid'd daemon, a child that outlived it), stopped through the service's
-   * queue. Whatever run is current when a walk happens is spared (RUN_ENV, its session, group and descendants):
-   * a restart queued before this clean-up, or a crash restart, is never killed by it.
-   */
-  private queueCleanUp(previousPid: number, crashedRun: string): void {
-    const spare: SpareProcess = (stat, snapshot) => this.run !== crashedRun && spareRun({ pid: this.child?.pid, run: this.run })(stat, snapshot);
-    this.queueOwn('crash clean-up', async () => {
-      await stopTree({ pid: previousPid, startTime: -1, marker: this.deps.marker, table: this.deps.processTable, spare, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
-    });
+  /** Through the service's queue, so a restart queued before it waits for it (see crash-leftovers.ts). */
+  private queueCleanUp(crashed: CrashedRun): void {
+    this.queue.own('crash clean-up', () => stopCrashedRun(crashed, () => ({ pid: this.child?.pid, run: this.run }), this.config, this.deps.marker, this.deps.processTable));
   }
 
   private enterRunning(child: ChildProcess, reason: string): void {
@@ -256,61 +196,18 @@ export class Service {
     this.setState('running', reason);
     this.readiness.end({ ok: true, ms: 0 });
     this.deps.emit({ event: 'started', service: this.name, pid: child.pid, reason });
-    child.once('exit', (code, signal) => this.guard('exit handling', (async () => this.onExit({ code, signal }))()));
+    child.once('exit', (code, signal) => this.queue.guard('exit handling', (async () => this.onExit({ code, signal }))()));
   }
 
   /** Issue 11: not ready within `timeout` is a failed start: one crashed event, the tree stopped, the policy decides. */
   private async notReady(child: ChildProcess, why: string): Promise<void> {
     if (this.child !== child || this.currentState !== 'starting') return;
     this.manualStop = why;
-    await stopTree({ pid: child.pid!, startTime: this.pidStart, marker: this.deps.marker, table: this.deps.processTable, signal: this.config.stopSignal, timeoutMs: this.config.stopTimeoutMs });
-    if (this.childExited) await this.childExited;
+    await stopUnreadyRun(child, { pidStart: this.pidStart, childExited: () => this.childExited }, this.treeOwner());
     if (this.currentState !== 'starting' || this.manualStop !== why) return; // a user stop took over
     this.manualStop = null;
     const now = this.now();
-    const decision = decideRestart({ exit: { code: null, signal: 'SIGKILL' }, policy: this.config, history: this.history, uptimeMs: now - (this.startedAt ?? now), manualStop: null, now });
-    this.history = decision.history;
-    this.deps.emit({ event: 'crashed', service: this.name, exit_code: null, signal: null, restart_policy: this.config.restart, will_restart: decision.action === 'restart', reason: why });
-    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, why);
-    if (decision.action === 'give-up') return this.enterGaveUp(decision.reason);
-    this.setState('failed', why);
-  }
-
-  private enterBackoff(delayMs: number, attempt: number, reason: string): void {
-    // RUNNING -> BACKOFF: wait restart_sec, then start again
-    this.deps.emit({
-      event: 'restarting', service: this.name, restart_attempt: attempt,
-      max_restarts: this.config.restartMax, delay_s: delayMs / 1000, reason,
-    });
-    this.setState('backoff', `${reason}, restarting in ${delayMs / 1000}s`);
-    const generation = this.starts;
-    const restart = () => {
-      this.timer = null;
-      // Through the queue, after any clean-up; a start since this crash (user, schedule, reload) makes it pointless
-      this.queueOwn('automatic restart', async () => {
-        if (this.currentState !== 'backoff' || this.starts !== generation) return;
-        this.restarts++;
-        await this.spawnChild('automatic restart');
-      });
-    };
-    // restart_sec 0 means now: a timer would add at least a millisecond
-    if (delayMs === 0) return restart();
-    this.timer = setLongTimeout(restart, delayMs);
-  }
-
-  private enterGaveUp(reason: string): void {
-    // RUNNING -> FAILED: the restart limit is reached; one gave_up event
-    this.setState('failed', reason);
-    const cooldownMs = this.config.restartCooldownMs;
-    const retryAt = cooldownMs === null ? {} : { retry_at: new Date(this.now() + cooldownMs).toISOString() };
-    this.deps.emit({ event: 'gave_up', service: this.name, reason, restarts: this.restarts, ...retryAt });
-    if (cooldownMs === null) return;
-    this.timer = setLongTimeout(() => {
-      this.timer = null;
-      if (this.currentState !== 'failed') return;
-      this.deps.emit({ event: 'cooldown_retry', service: this.name, reason: `cool-down of ${cooldownMs / 1000}s passed` });
-      this.queueOwn('cool-down retry', () => this.start('cooldown'));
-    }, cooldownMs);
+    this.restarts.afterNotReady(why, now - (this.startedAt ?? now), now);
   }
 
   /** Stops the whole tree (stop_signal, grace, SIGKILL, verify); resolves when nothing of it remains. */
@@ -321,7 +218,7 @@ export class Service {
       this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
       this.setState('stopping', reason);
       this.setState('stopped', reason);
-      this.deps.emit({ event: 'stopped', service: this.name, reason });
+      this.deps.emit(stoppedEvent(this.name, reason));
       return;
     }
     if (!options.emergency && this.config.drain && this.child && (this.currentState === 'running' || this.currentState === 'starting')) {
@@ -329,10 +226,10 @@ export class Service {
       await this.readiness.drain(this.config, this.child.pid ?? null, reason, (event) => this.deps.emit(event));
     }
     const state = this.currentState;
-    if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.timer)) {
+    if (state === 'backoff' || ((state === 'failed' || state === 'exited') && this.restarts.timerPending)) {
       // BACKOFF -> STOPPED: nothing runs, cancel the pending start
       this.setState('stopped', reason);
-      this.deps.emit({ event: 'stopped', service: this.name, reason });
+      this.deps.emit(stoppedEvent(this.name, reason));
       return;
     }
     if (state === 'failed' || state === 'exited') {
@@ -345,7 +242,7 @@ export class Service {
     const result = await this.stopProcesses(reason);
     // STOPPING|KILLING -> STOPPED: verified gone
     this.setState('stopped', reason);
-    this.emitStopped(reason, result);
+    this.deps.emit(stoppedEvent(this.name, reason, result));
   }
 
   /** RUNNING -> STOPPING (-> KILLING): stop_signal to the whole tree, SIGKILL after stop_timeout; resolves when it is gone. */
@@ -353,29 +250,11 @@ export class Service {
     const child = this.child;
     this.readiness.end({ ok: false, reason: `stopped: ${reason}` });
     this.setState('stopping', reason);
-    const result = await stopTree({
-      pid: child?.pid ?? this.lastPid,
-      startTime: child ? this.pidStart : -1,
-      marker: this.deps.marker,
-      table: this.deps.processTable,
-      signal: this.config.stopSignal,
-      timeoutMs: this.config.stopTimeoutMs,
-      onEscalate: () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`),
-    });
-    // A child stuck in uninterruptible sleep (D) or one we may not signal never exits: wait boundedly, never forever
-    if (child && this.childExited) await boundedWait(this.childExited, result.survivors.includes(child.pid ?? -1) ? 0 : CHILD_EXIT_WAIT_MS);
+    const run = { child, childExited: () => this.childExited, pidStart: this.pidStart, lastPid: this.lastPid };
+    const result = await stopRun(run, this.treeOwner(), () => this.setState('killing', `${reason}: stop_timeout passed, SIGKILL`));
     this.child = null;
     this.pidStart = null;
     return result;
-  }
-
-  private emitStopped(reason: string, result: StopTreeResult): void {
-    // Verified gone, or the survivors are named
-    const survivors = describeSurvivors(result.survivors);
-    this.deps.emit({
-      event: 'stopped', service: this.name, reason: survivors.length ? `${reason}; still alive after SIGKILL: ${formatSurvivors(survivors)}` : reason,
-      forced: result.forced, stop_ms: Math.round(result.durationMs), survivors: survivors.length, ...(survivors.length ? { survivor_processes: survivors } : {}),
-    });
   }
 
   /**
@@ -388,17 +267,19 @@ export class Service {
     this.manualStop = reason; // the exit is ours: onExit must not decide on it
     const result = await this.stopProcesses(reason);
     this.manualStop = null;
-    this.emitStopped(reason, result);
-    const decision = decideFailureRestart({ policy: this.config, history: this.history, uptimeMs, reason, now: this.now() });
-    this.history = decision.history;
-    if (decision.action === 'restart') return this.enterBackoff(decision.delayMs, decision.attempt, reason);
-    return this.enterGaveUp(decision.reason);
+    this.deps.emit(stoppedEvent(this.name, reason, result));
+    this.restarts.afterFailure(reason, uptimeMs);
+  }
+
+  /** Read at each stop: a reload may have changed stop_signal or stop_timeout since the run started. */
+  private treeOwner(): TreeOwner {
+    return { config: this.config, marker: this.deps.marker, table: this.deps.processTable };
   }
 
   /** Issue 11: a dependency failed or was not ready, so this service is not started. */
   blockedByDependency(reason: string): void {
     if (this.isActive() || this.currentState === 'stopping' || this.currentState === 'killing' || this.disposed.aborted) return;
-    this.clearTimer();
+    this.restarts.clearTimer();
     this.setState('failed', reason);
     this.readiness.fail(reason);
     this.deps.emit({ event: 'not_started', service: this.name, reason });
@@ -409,17 +290,9 @@ export class Service {
     this.config = config;
   }
 
-  /** Work started from an event or a timer: a failure is recorded, never an unhandled rejection. */
-  private guard(where: string, work: Promise<void>): void {
-    work.catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      this.deps.emit({ event: 'supervisor_error', service: this.name, where, message, stack: error instanceof Error ? (error.stack ?? '').slice(0, 4000) : '', reason: `${this.name}: ${where} failed: ${message}` });
-    });
-  }
-
   dispose(): void {
     this.disposal.abort();
     this.pendingRestart = null;
-    this.clearTimer();
+    this.restarts.clearTimer();
   }
 }

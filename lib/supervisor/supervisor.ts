@@ -4,7 +4,7 @@ import type { Server } from 'node:net';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
-import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
 import { ensurePrivateDir } from '../core/secure-fs.ts';
 import type { ControlRequest, ControlResponse } from '../control/protocol.ts';
 import { startControlServer } from '../control/server.ts';
@@ -14,30 +14,28 @@ import { WriteGuard } from '../core/write-guard.ts';
 import { acquireSupervisorLock } from './lock.ts';
 import { Notifier } from '../notify/notifier.ts';
 import { OutputRouter } from '../logs/output.ts';
-import { serviceMarker, stateDirHash, statePaths, type StatePaths } from '../config/paths.ts';
+import { serviceMarker, statePaths, type StatePaths } from '../config/paths.ts';
 import { procStartTime } from '../process/proc.ts';
 import { Reloader } from '../reload/reloader.ts';
-import { runRestartSequence, type RestartKind } from '../schedule/sequence.ts';
+import type { RestartKind } from '../schedule/sequence.ts';
 import { Scheduler } from '../schedule/timer.ts';
 import { Service } from './service.ts';
-import { PidFiles } from './pid-files.ts';
 import { CrashCauses } from './crash-cause.ts';
-import { stopOneShots } from '../process/one-shots.ts';
 import { handleControlRequest } from './control-handlers.ts';
-import { markedProcessesIn, stopTree } from '../process/tree.ts';
-import { sharedProcessTable } from '../process/table.ts';
 import { ServiceWatch } from '../health/watch.ts';
 import { MarkerCache } from '../process/markers.ts';
 import { dependencyGraph, startInOrder, stopInOrder } from './ordered.ts';
-import type { Config, EventRecord, StateFile } from '../core/types.ts';
+import type { Config, EventRecord } from '../core/types.ts';
 import type { AttachedWeb } from '../web/attach.ts';
 import type { MetricsEndpoint } from '../metrics/endpoint.ts';
 import type { ResourceReader } from '../metrics/registry.ts';
 import { CpuSecondsTotal } from '../metrics/cpu-total.ts';
+import { mountWebMetrics, resourcesOf } from './supervisor-metrics.ts';
+import { StateFileWriter } from './state-file.ts';
+import { stopOneShotsAtShutdown, stopPredecessorLeftovers } from './leftovers.ts';
+import { restartAllServices } from './restart-all.ts';
 
 const NOTIFY_STATS_INTERVAL_MS = 1000;
-/** Least time between two state.json writes caused by service changes. */
-const STATE_WRITE_GAP_MS = 50;
 /** Pending webhook deliveries get this long to flush at shutdown. */
 const NOTIFY_FLUSH_MS = 5000;
 
@@ -52,9 +50,7 @@ export class Supervisor {
   readonly paths: StatePaths;
   private server: Server | null = null;
   private releaseLock: (() => Promise<void>) | null = null;
-  private stateWritePending = false;
-  private lastStateWriteAt = -Infinity;
-  private readonly pidFiles: PidFiles;
+  private readonly stateFile: StateFileWriter;
   private shutdownPromise: Promise<void> | null = null;
   private readonly startedAt = new Date();
   readonly output: OutputRouter;
@@ -77,17 +73,7 @@ export class Supervisor {
   metrics: MetricsEndpoint | null = null;
   private readonly cpuTotals = new CpuSecondsTotal();
   /** Per-service resources and health for the metrics, from the health checks and the resource sampler. */
-  resourcesOf: ResourceReader = (name) => {
-    const service = this.services.get(name);
-    if (!service) return undefined;
-    const sample = this.watch.resources(service);
-    const health = this.watch.health(service);
-    return {
-      ...(sample ? { rss_bytes: sample.rss_bytes, ...(sample.gpu_memory_bytes === null ? {} : { gpu_memory_bytes: sample.gpu_memory_bytes }) } : {}),
-      ...(sample || this.cpuTotals.read(name, null) !== undefined ? { cpu_seconds: this.cpuTotals.read(name, sample) } : {}),
-      ...(health ? { health: health.status } : {}),
-    };
-  };
+  resourcesOf: ResourceReader = (name) => resourcesOf(name, this.services.get(name), this.watch, this.cpuTotals);
   /** Health checks, resources and memory limits (issue #10). */
   readonly watch: ServiceWatch;
   /** Issue 11: the ordered start of the autostart services, done when each has started or was left not started. */
@@ -95,7 +81,16 @@ export class Supervisor {
 
   constructor(public config: Config, private readonly hooks: SupervisorHooks = {}) {
     this.paths = statePaths(config.stateDir, config.logs.dir);
-    this.pidFiles = new PidFiles(this.paths.pidsDir);
+    this.stateFile = new StateFileWriter(this.paths, this.writes, () => {
+      if (this.ready) this.watch.sync();
+      return {
+        supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
+        services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service), ...this.crashCauses.snapshotFields(service.name, service.state) })),
+        schedule: this.scheduler.status(),
+        notify: this.notifyStats(),
+        updated_at: new Date().toISOString(),
+      };
+    });
     this.output = new OutputRouter(config, (event) => this.events.record(event));
     this.crashCauses = new CrashCauses((service) => this.output.lastStderrLine(service));
     this.notifier = new Notifier(config.notify, {
@@ -113,7 +108,7 @@ export class Supervisor {
       services: this.services,
       createService: (service) => this.createService(service),
       record: (event) => this.events.record(event),
-      changed: () => this.scheduleStateWrite(),
+      changed: () => this.stateFile.schedule(),
       applyGlobals: (next) => {
         this.scheduler.reconfigure(next.schedule);
         this.notifier.reconfigure(next.notify);
@@ -129,7 +124,7 @@ export class Supervisor {
       markerOf: (name) => serviceMarker(this.config.stateDir, name),
       markerCache: new MarkerCache(),
       record: (event) => this.events.record(event),
-      changed: () => this.scheduleStateWrite(),
+      changed: () => this.stateFile.schedule(),
       signal: this.shuttingDown.signal,
     });
   }
@@ -172,11 +167,11 @@ export class Supervisor {
     this.notifyStatsTimer.unref();
     if (this.config.metrics || this.config.web) await this.syncMetrics(this.config);
     for (const service of this.config.services) this.services.set(service.name, this.createService(service));
-    await this.stopLeftovers();
+    await stopPredecessorLeftovers(this.config.stateDir, (name) => this.services.get(name)?.config, (event) => this.events.record(event));
     if (stopping()) return;
     this.server = await startControlServer(this.paths.socket, (request) => this.handle(request));
     if (this.config.web) this.web = await (await import('../web/attach.ts')).attachWeb(this);
-    this.mountWebMetrics();
+    mountWebMetrics(this.web, () => this.metrics);
     this.events.record({ event: 'supervisor_started', pid: process.pid, config: this.config.file });
     if (stopping()) return;
     // In dependency order; returns once the services without dependencies have spawned
@@ -212,35 +207,7 @@ export class Supervisor {
   restartAll(kind: RestartKind, waitIdle: boolean): Promise<string[]> {
     if (this.sequence) return this.sequence;
     if (this.shuttingDown.signal.aborted) return Promise.resolve(['supervisor is shutting down']);
-    const run = async (): Promise<string[]> => {
-      this.scheduler.disarm();
-      this.writeState(); // status must not show the restart that is now running as still to come
-      const wanted = kind === 'scheduled' ? this.config.schedule?.services ?? [] : [];
-      const services = [...this.services.values()].filter((service) => wanted.length === 0 || wanted.includes(service.name));
-      const notReady: string[] = [];
-      try {
-        const durations = await runRestartSequence({
-          config: this.config,
-          services,
-          allServices: this.services,
-          onReady: (service, outcome) => { if (!outcome.ok) notReady.push(`${service.name} did not become ready: ${outcome.reason}`); },
-          record: (event) => this.events.record(event),
-          nextRestart: () => this.scheduler.nextRestart() ?? this.scheduler.followingRestart(),
-          betweenStopAndStart: this.config.logs.rotateOnRestart && kind === 'scheduled' ? () => this.output.rotateAll() : undefined,
-        }, { kind, waitIdle, signal: this.shuttingDown.signal });
-        if (!this.shuttingDown.signal.aborted) this.scheduler.restarted(new Date());
-        this.events.record({
-          event: 'restart_completed', kind, services: services.map((service) => service.name), durations,
-          next_restart: this.scheduler.nextRestart()?.toISOString() ?? null,
-        });
-        return [...services.map((service) => service.state === 'running' ? `restarted ${service.name} (pid ${service.pid})` : `${service.name}: ${service.state}`), ...notReady];
-      } finally {
-        if (!this.shuttingDown.signal.aborted && !this.scheduler.nextRestart()) this.scheduler.arm();
-        this.sequence = null;
-        this.writeState();
-      }
-    };
-    this.sequence = run();
+    this.sequence = restartAllServices(this, kind, waitIdle, this.shuttingDown.signal, () => { this.sequence = null; });
     return this.sequence;
   }
 
@@ -249,7 +216,7 @@ export class Supervisor {
       marker: serviceMarker(this.config.stateDir, config.name),
       baseEnv: process.env,
       emit: (event) => this.events.record(this.crashCauses.annotate(event)),
-      changed: () => this.scheduleStateWrite(),
+      changed: () => this.stateFile.schedule(),
       attachOutput: (name: string, stdout: Readable, stderr: Readable, timestamps: boolean) => {
         this.output.attach(name, stdout, stderr, timestamps);
         this.watch.attachOutput(name, stdout, stderr);
@@ -257,62 +224,14 @@ export class Supervisor {
     });
   }
 
-  /** A SIGKILLed supervisor leaves its services running: stop every tree that carries our marker. */
-  private async stopLeftovers(): Promise<void> {
-    const markers = new Map<string, number[]>();
-    const snapshot = await sharedProcessTable().next();
-    for (const { pid, marker } of markedProcessesIn(snapshot, `${stateDirHash(this.config.stateDir)}/`)) markers.set(marker, [...(markers.get(marker) ?? []), pid]);
-    await Promise.all([...markers].map(async ([marker, pids]) => {
-      const name = marker.slice(marker.indexOf('/') + 1);
-      const service = this.services.get(name)?.config;
-      const result = await stopTree({ pid: Math.min(...pids), startTime: procStartTime(Math.min(...pids)), marker, signal: service?.stopSignal ?? 'SIGTERM', timeoutMs: service?.stopTimeoutMs ?? 10_000 });
-      this.events.record({ event: 'stopped', service: name, reason: 'left running by a previous supervisor', forced: result.forced, processes: pids.length });
-    }));
-  }
-
-  /** One write for every change of a turn of the event loop (a crash storm's exits arrive together), at most one per STATE_WRITE_GAP_MS. */
-  private scheduleStateWrite(): void {
-    if (this.stateWritePending) return;
-    this.stateWritePending = true;
-    const write = () => {
-      this.stateWritePending = false;
-      this.writeState();
-    };
-    const wait = this.lastStateWriteAt + STATE_WRITE_GAP_MS - performance.now();
-    if (wait > 0) setTimeout(write, wait);
-    else setImmediate(write);
-  }
-
   writeState(): void {
-    if (this.ready) this.watch.sync();
-    const state: StateFile = {
-      supervisor: { pid: process.pid, pid_start: procStartTime(process.pid), started_at: this.startedAt.toISOString(), config: this.config.file },
-      services: [...this.services.values()].map((service) => ({ ...service.snapshot(), health: this.watch.health(service), resources: this.watch.resources(service), ...this.crashCauses.snapshotFields(service.name, service.state) })),
-      schedule: this.scheduler.status(),
-      notify: this.notifyStats(),
-      updated_at: new Date().toISOString(),
-    };
-    this.lastStateWriteAt = performance.now();
-    this.writes.attempt('state.json', this.paths.state, () => writeJsonAtomic(this.paths.state, state));
-    this.writes.attempt('pid files', this.paths.pidsDir, () => this.pidFiles.sync(state.services));
+    this.stateFile.write();
   }
 
   /** The registry exists when either `metrics:` or `web:` is set: the web page serves it at <base_path>metrics. */
   private async syncMetrics(config: Config): Promise<void> {
     const { syncMetrics } = await import('../metrics/endpoint.ts');
     this.metrics = await syncMetrics(this, this.metrics, config.metrics ?? null, Boolean(config.metrics || config.web));
-  }
-
-  /** GET /metrics on web.listen, under the page's own access rules (free on loopback, the token beyond it). */
-  private mountWebMetrics(): void {
-    this.web?.server.mount('metrics', async (_request, response) => {
-      try {
-        const { contentType, body } = await this.metrics!.metrics.render();
-        response.writeHead(200, { 'content-type': contentType }).end(body);
-      } catch (error) {
-        response.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${errorMessage(error)}\n`);
-      }
-    });
   }
 
   /** SIGHUP: re-read the config (hot reload). Never kills the supervisor. */
@@ -331,12 +250,6 @@ export class Supervisor {
     return handleControlRequest(this, request);
   }
 
-  private async stopOneShots(): Promise<void> {
-    for (const stopped of await stopOneShots()) {
-      process.stderr.write(`restart-control: stopped ${stopped.what} (pid ${stopped.pid}) at shutdown${stopped.survivors.length ? `; still alive: ${stopped.survivors.join(', ')}` : ''}\n`);
-    }
-  }
-
   /** Stop every service (whole trees), record, remove pid file and socket, release the lock. Idempotent. */
   shutdown(reason: string): Promise<void> {
     this.shutdownPromise ??= this.doShutdown(reason).catch((error) => this.reportError('shutdown', error));
@@ -353,7 +266,7 @@ export class Supervisor {
     this.watch.close();
     this.scheduler.disarm();
     // Hooks and idle checks of a sequence or a pending restart, notify commands: stopped with their trees
-    const oneShots = this.stopOneShots();
+    const oneShots = stopOneShotsAtShutdown();
     await this.reloader.close();
     // Disposed inside the queue, right after its stop: a start queued behind it (a late `start`, `restart`) does nothing
     // Issue 11: reverse dependency order; a shutdown on a signal is an emergency and skips the drain
@@ -369,7 +282,7 @@ export class Supervisor {
     await this.notifier.close(NOTIFY_FLUSH_MS);
     await this.metrics?.close();
     await oneShots;
-    await this.stopOneShots(); // notify commands of the last events
+    await stopOneShotsAtShutdown(); // notify commands of the last events
     await this.output.close();
     this.writeState();
     rmSync(this.paths.socket, { force: true });
