@@ -74,6 +74,11 @@ export class Supervisor {
   private readonly cpuTotals = new CpuSecondsTotal();
   /** Per-service resources and health for the metrics, from the health checks and the resource sampler. */
   resourcesOf: ResourceReader = (name) => resourcesOf(name, this.services.get(name), this.watch, this.cpuTotals);
+  /** The web page's sparklines: the resource sampler's latest figures for a service. */
+  resourceSampleOf(name: string): { cpu_percent: number; rss_bytes: number; gpu_memory_bytes: number | null } | null {
+    const service = this.services.get(name);
+    return (service && this.watch.resources(service)) || null;
+  }
   /** Health checks, resources and memory limits (issue #10). */
   readonly watch: ServiceWatch;
   /** Issue 11: the ordered start of the autostart services, done when each has started or was left not started. */

@@ -53,7 +53,8 @@ describe('the CLI waits for readiness', SUITE, () => {
     assert.equal(waited.code, 1, waited.stdout + waited.stderr);
     assert.match(waited.stderr, /stuck did not become ready: not ready within 3s/);
     assert.doesNotMatch(waited.stderr, /web did not/);
-    assert.equal(box.service('web')?.state, 'running');
+    // state.json is written at most every 50 ms: web's `running` may land just after --wait-ready answered
+    await waitFor(() => box.service('web')?.state === 'running', 5_000, 'state.json to show web running');
     await box.cli(['shutdown']);
   });
 
