@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
 
 /** Polls `check` until it returns a truthy value or the deadline passes. */
 export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, what = 'condition', pollMs = 10): Promise<NonNullable<T>> {
@@ -31,4 +32,16 @@ export function makeTempDir(prefix = 'rc-test-'): { path: string; remove: () => 
       return dir;
     },
   };
+}
+
+/** A TCP port on 127.0.0.1 that nobody listens on right now (the kernel picks it; closed before it is returned). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { findProgram } from '../../lib/boot/exec.ts';
-import { makeTempDir, waitFor } from '../helpers.ts';
+import { freePort, makeTempDir, waitFor } from '../helpers.ts';
 import { CLI, ROOT, RUN, Sandbox, alive, cleanEnv, killQuietly, runCommand } from '../support.ts';
 
 const temp = makeTempDir('rc-hooks-');
@@ -20,13 +20,6 @@ function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCommand(CLI, args, { cwd: temp.path, env: cleanEnv(env), timeoutMs: 30_000 });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('install-hook jupyter', () => {
   const PYTHON = '/usr/bin/python3';

@@ -11,7 +11,7 @@ import { type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { findProgram } from '../../lib/boot/exec.ts';
-import { makeTempDir, waitFor } from '../helpers.ts';
+import { freePort, makeTempDir, waitFor } from '../helpers.ts';
 import { CLI, FIXTURES, ROOT, Sandbox, cleanEnv, killQuietly, runCommand } from '../support.ts';
 
 const DIR = join(FIXTURES, 'import');
@@ -22,13 +22,6 @@ function cli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; t
   return runCommand(CLI, args, { cwd: options.cwd ?? temp.path, env: cleanEnv(options.env), timeoutMs: options.timeoutMs ?? 30_000 });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Copies fixture files into a fresh folder (with the #10 keys taken out), so imported cwd paths exist there. */
 function copyFixtures(files: string[]): string {

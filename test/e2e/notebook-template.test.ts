@@ -7,9 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { waitFor } from '../helpers.ts';
+import { freePort, waitFor } from '../helpers.ts';
 import { FIXTURES, ROOT, Sandbox, type Supervisor } from '../support.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -23,13 +22,6 @@ function jupyterMissing(): string | null {
   return probe.status === 0 ? null : `jupyter_server is not importable by ${PYTHON} (install python3-jupyter-server): ${probe.stderr.trim().split('\n').at(-1)}`;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** `text` with `from` replaced by `to`, which must occur: the template must keep the shape this test relies on. */
 function replaceIn(text: string, from: string, to: string): string {

@@ -2,24 +2,13 @@
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
-import { waitFor } from '../helpers.ts';
+import { freePort, waitFor } from '../helpers.ts';
 import { FIXTURES, sandbox } from '../support.ts';
 
 const SUITE = { timeout: 120_000 };
 const LATE = join(FIXTURES, 'late-listen.mjs');
 const late = (port: number, delayS: number) => `exec node ${LATE} ${port} ${delayS}`;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('the CLI waits for readiness', SUITE, () => {
   test('--no-wait returns at once; without it, progress lines say what it waits for', async (t) => {

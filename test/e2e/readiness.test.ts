@@ -4,28 +4,16 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { waitFor } from '../helpers.ts';
+import { freePort, waitFor } from '../helpers.ts';
 import { FIXTURES, alive, cleanEnv, killQuietly, sandbox } from '../support.ts';
 
 const SUITE = { timeout: 120_000 };
 const LATE = join(FIXTURES, 'late-listen.mjs');
 const late = (port: number, delayS: number, drainLog?: string) => `exec node ${LATE} ${port} ${delayS}${drainLog ? ` ${drainLog}` : ''}`;
 
-/** A port nobody listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 describe('readiness: a start is done when the service can serve', SUITE, () => {
   test('http: starting for ~2 s, then running with one ready event; the CLI start returns after it', async (t) => {

@@ -1,20 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { handOverPort } from '../../lib/supervisor/port-handover.ts';
 import { FIXTURES, MARKER_ENV, alive, cleanEnv, killQuietly } from '../support.ts';
+import { freePort } from '../helpers.ts';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A listener on `port` carrying `marker`, in its own session (as a setsid'd daemon would be). */
 async function listener(port: number, marker: string): Promise<ChildProcess> {

@@ -2,17 +2,9 @@
 import { appendFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { Sandbox, type ServiceSpec } from '../support.ts';
+import { freePort } from '../helpers.ts';
+export { freePort };
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A sandbox whose config serves the web page on a free loopback port. */
 export async function webSandbox(services: ServiceSpec[], web: { token?: string; basePath?: string; extra?: string } = {}): Promise<{ box: Sandbox; port: number }> {
