@@ -147,8 +147,12 @@ export class ResourceSampler {
     if (this.timer && intervalMs === this.intervalMs) return;
     this.close();
     this.intervalMs = intervalMs;
-    this.timer = setInterval(() => void this.tick(), intervalMs);
+    // A failed sample (a /proc read racing an exit) is simply retried at the next tick
+    const sample = () => void this.tick().catch(() => undefined);
+    this.timer = setInterval(sample, intervalMs);
     this.timer.unref();
+    // A first sample now: status and the web page show RSS at once, not one interval (10 s by default) later
+    sample();
   }
 
   close(): void {
