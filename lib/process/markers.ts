@@ -41,6 +41,8 @@ export class MarkerCache {
     if (known) return known;
     this.reads++;
     const vars = readEnvVars(stat.pid, NAMES);
+    // An empty environ (mid-exec) is read again next time: cached, it would hide a marked process for its whole life
+    if (vars === undefined) return UNMARKED;
     const found = vars && vars.size > 0 ? { marker: vars.get(MARKER_ENV) ?? null, run: vars.get(RUN_ENV) ?? null } : UNMARKED;
     this.markers.set(key, found);
     return found;

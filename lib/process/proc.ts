@@ -115,14 +115,16 @@ export function readEnvVar(pid: number, name: string): string | null {
   return null;
 }
 
-/** Several variables from one read of /proc/PID/environ; null when the file is unreadable (gone, EACCES). */
-export function readEnvVars(pid: number, names: readonly string[]): Map<string, string> | null {
+/** Several variables from one read of /proc/PID/environ; null when the file is unreadable (gone, EACCES), undefined when it is empty (mid-exec). */
+export function readEnvVars(pid: number, names: readonly string[]): Map<string, string> | null | undefined {
   let environ: Buffer;
   try {
     environ = readFileSync(`${PROC_ROOT}/${pid}/environ`);
   } catch {
     return null;
   }
+  // Empty while the process is between fork and exec (or a zombie): nothing settled to read yet
+  if (environ.length === 0) return undefined;
   const found = new Map<string, string>();
   for (const name of names) {
     const key = Buffer.from(`${name}=`);
